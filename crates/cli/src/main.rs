@@ -1,1 +1,89 @@
-fn main() {}
+//! slipway: CI/CD in one binary. This file wires the commands; each lives
+//! in `cmd/`. Errors become exit codes in one place, `exit_code`.
+
+mod cmd;
+mod event_args;
+mod git;
+mod output;
+mod workflows;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use slipway_model::exit;
+
+#[derive(Parser)]
+#[command(
+    name = "slipway",
+    version,
+    about = "Runs GitHub Actions workflows as they are, gates on tests and coverage, and ships with blue-green deploys",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a `${{ }}` expression and print its value as JSON
+    Eval(cmd::eval::Args),
+    /// Show which workflows an event triggers and what each job would do
+    Plan(cmd::plan::Args),
+    /// Check workflow files: errors, and warnings for known mistakes
+    Lint(cmd::lint::Args),
+}
+
+/// An error that already told the user what went wrong and only needs to
+/// set the exit code.
+#[derive(Debug)]
+pub struct Exit(pub i32);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Bad input from the user: a flag, a file, a value. Exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn exit_code(err: &anyhow::Error) -> i32 {
+    if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
+        return *code;
+    }
+    if err.downcast_ref::<UsageError>().is_some() {
+        return exit::INVALID;
+    }
+    exit::FAILED
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Lint(args) => cmd::lint::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = exit_code(&err);
+            if err.downcast_ref::<Exit>().is_none() {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+    }
+}
