@@ -1,0 +1,3 @@
+module example.com/mpac/svc-smarttab
+
+go 1.19
