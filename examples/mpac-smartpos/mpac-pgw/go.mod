@@ -1,0 +1,3 @@
+module example.com/mpac/mpac-pgw
+
+go 1.19
