@@ -25,6 +25,10 @@ changed=0
 
 command -v go >/dev/null 2>&1 || want_go=1
 command -v eslint >/dev/null 2>&1 || apt_pkgs+=(eslint)
+# Recommended by Debian's eslint and needed by its default (stylish) output.
+for p in node-chalk node-text-table node-strip-ansi node-js-yaml; do
+  dpkg -s "$p" >/dev/null 2>&1 || apt_pkgs+=("$p")
+done
 command -v tsc >/dev/null 2>&1 || apt_pkgs+=(node-typescript)
 command -v bc >/dev/null 2>&1 || apt_pkgs+=(bc)
 command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs)
@@ -52,14 +56,14 @@ SRC
   apt-get update -qq
   if [ "${#apt_pkgs[@]}" -gt 0 ]; then
     echo "install-tools.sh: apt-get install ${apt_pkgs[*]}"
-    apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+    apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
   fi
   if [ "$want_go" -eq 1 ]; then
-    if apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-go >/dev/null 2>&1; then
+    if apt-get install -y -qq -t bookworm-backports golang-go >/dev/null 2>&1; then
       echo "install-tools.sh: installed golang-go from bookworm-backports"
     else
       echo "install-tools.sh: bookworm-backports unavailable, installing bookworm's golang-go"
-      apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+      apt-get install -y -qq golang-go >/dev/null
     fi
   fi
 fi
