@@ -1,0 +1,778 @@
+//! Evaluation, full and partial.
+//!
+//! Values read from contexts are borrowed, not copied, so that an array or
+//! object keeps its identity: `a == a` is true for the same context object
+//! and false for two equal-looking ones, as on GitHub. Values a function
+//! builds are owned. A `.*` filter gives a filtered array, to which further
+//! accesses apply element by element.
+//!
+//! Partial evaluation carries values that are only known at run time as
+//! `Unknown`, with what they depend on.
+
+use crate::ast::{BinaryOp, Expr, Function, Index, LogicalOp, Node};
+use crate::compare::{equals, fold_case, greater_than, keys_equal, less_than, Operand};
+use crate::contexts::{Contexts, Lookup, Partial, StatusFunction};
+use crate::error::{at, Error};
+use crate::format::{scan, FormatError, Piece};
+use crate::json::{write_json, write_json_items};
+use crate::number::js_trim;
+use crate::value::Value;
+
+/// Evaluation refuses to hold more than this many bytes of results at
+/// once, counted as GitHub counts them (a string 26 + 2 per character,
+/// anything else 24). GitHub fails the same expressions.
+pub const MAX_MEMORY_BYTES: usize = 1 << 20;
+
+const STRING_OVERHEAD: usize = 26;
+const MIN_OBJECT_SIZE: usize = 24;
+
+impl Expr {
+    /// The expression's value. Fails with an evaluation error when it
+    /// depends on something the contexts only know at run time
+    /// ([`Lookup::Unknown`]).
+    pub fn eval(&self, ctx: &dyn Contexts) -> Result<Value, Error> {
+        match self.run(ctx, false)? {
+            Outcome::Known(v) => Ok(v),
+            Outcome::Unknown(deps) => {
+                let offset = deps.first().map(|d| d.offset).unwrap_or(0);
+                let names: Vec<String> = unique(deps)
+                    .into_iter()
+                    .map(|d| format!("`{}`", d.what))
+                    .collect();
+                Err(Error::evaluation(
+                    offset,
+                    format!(
+                        "{} {} only known at run time",
+                        names.join(", "),
+                        if names.len() == 1 { "is" } else { "are" }
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Three-valued evaluation, for planning: what the contexts answer
+    /// `Unknown` (and `hashFiles` when it cannot be computed) stays unknown.
+    /// `false && x` is false and `true || x` true whatever `x`; so is
+    /// `x && false` (`x || true`) when `x` is certainly a boolean, such as a
+    /// comparison or a status function. Operators, functions and member
+    /// accesses on an unknown are unknown. `depends_on` lists the context
+    /// paths (`needs.build.outputs.tag`) and calls (`failure()`) involved.
+    pub fn eval_partial(&self, ctx: &dyn Contexts) -> Result<Partial, Error> {
+        Ok(match self.run(ctx, true)? {
+            Outcome::Known(v) => Partial::Known(v),
+            Outcome::Unknown(deps) => Partial::Unknown {
+                depends_on: unique(deps).into_iter().map(|d| d.what).collect(),
+            },
+        })
+    }
+
+    fn run(&self, ctx: &dyn Contexts, partial: bool) -> Result<Outcome, Error> {
+        let Some(root) = &self.root else {
+            return Ok(Outcome::Known(Value::Null));
+        };
+        // Every context once, so that two reads of one context are the same
+        // object.
+        let mut roots: Vec<(String, Lookup<Value>)> = Vec::new();
+        root.walk(&mut |node| {
+            if let Node::Context { name, .. } = node {
+                let name = name.to_ascii_lowercase();
+                if !roots.iter().any(|(n, _)| *n == name) {
+                    let lookup = ctx.context(&name);
+                    roots.push((name, lookup));
+                }
+            }
+        });
+        let mut ev = Evaluator {
+            roots: &roots,
+            ctx,
+            partial,
+            live: 0,
+        };
+        Ok(match ev.eval(root)? {
+            Res::Known(d) => Outcome::Known(d.into_value()),
+            Res::Unknown(deps) => Outcome::Unknown(deps),
+        })
+    }
+}
+
+enum Outcome {
+    Known(Value),
+    Unknown(Vec<Dep>),
+}
+
+/// Something a value depends on: a context path or a call.
+#[derive(Debug, Clone)]
+struct Dep {
+    what: String,
+    offset: usize,
+}
+
+fn unique(deps: Vec<Dep>) -> Vec<Dep> {
+    let mut out: Vec<Dep> = Vec::new();
+    for d in deps {
+        if !out.iter().any(|o| o.what == d.what) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// An intermediate value.
+#[derive(Debug)]
+enum Data<'a> {
+    /// Read from a context or a literal.
+    Ref(&'a Value),
+    /// Built during evaluation.
+    Own(Value),
+    /// The result of a `.*` filter. Items are never `Filtered` themselves.
+    Filtered(Vec<Data<'a>>),
+}
+
+impl<'a> Data<'a> {
+    fn null() -> Self {
+        Data::Own(Value::Null)
+    }
+
+    fn value(&self) -> Option<&Value> {
+        match self {
+            Data::Ref(v) => Some(v),
+            Data::Own(v) => Some(v),
+            Data::Filtered(_) => None,
+        }
+    }
+
+    fn operand(&self) -> Operand<'_> {
+        match self {
+            Data::Ref(v) => Operand::of(v),
+            Data::Own(v) => Operand::of(v),
+            Data::Filtered(items) => Operand::Array(items as *const Vec<Data<'a>> as usize),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        self.value().map_or("Array", Value::kind)
+    }
+
+    fn is_truthy(&self) -> bool {
+        self.value().is_none_or(Value::is_truthy)
+    }
+
+    fn is_primitive(&self) -> bool {
+        self.value().is_some_and(Value::is_primitive)
+    }
+
+    fn to_display_string(&self) -> String {
+        self.value()
+            .map_or_else(|| "Array".to_string(), Value::to_display_string)
+    }
+
+    fn to_number(&self) -> f64 {
+        self.value().map_or(f64::NAN, Value::to_number)
+    }
+
+    /// The items of an array or a filtered array.
+    fn items(&self) -> Option<Vec<&Value>> {
+        match self {
+            Data::Ref(Value::Array(items)) | Data::Own(Value::Array(items)) => {
+                Some(items.iter().collect())
+            }
+            Data::Filtered(items) => Some(items.iter().filter_map(Data::value).collect()),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Data::Ref(v) => v.clone(),
+            Data::Own(v) => v,
+            Data::Filtered(items) => {
+                Value::Array(items.into_iter().map(Data::into_value).collect())
+            }
+        }
+    }
+
+    /// Memory held, as GitHub counts it; what is borrowed counts as one
+    /// object.
+    fn bytes(&self) -> usize {
+        match self {
+            Data::Ref(_) => MIN_OBJECT_SIZE,
+            Data::Own(v) => value_bytes(v, MAX_MEMORY_BYTES + 1),
+            Data::Filtered(items) => items.iter().fold(MIN_OBJECT_SIZE, |acc, i| {
+                acc.saturating_add(i.bytes()).min(MAX_MEMORY_BYTES + 1)
+            }),
+        }
+    }
+}
+
+fn string_bytes(len: usize) -> usize {
+    STRING_OVERHEAD.saturating_add(len.saturating_mul(2))
+}
+
+/// The size of a value, counting no further than `cap`.
+fn value_bytes(v: &Value, cap: usize) -> usize {
+    match v {
+        Value::String(s) => string_bytes(s.len()),
+        Value::Array(items) => {
+            let mut total = MIN_OBJECT_SIZE;
+            for i in items {
+                total = total.saturating_add(value_bytes(i, cap));
+                if total > cap {
+                    break;
+                }
+            }
+            total
+        }
+        Value::Object(entries) => {
+            let mut total = MIN_OBJECT_SIZE;
+            for (k, i) in entries {
+                total = total
+                    .saturating_add(string_bytes(k.len()))
+                    .saturating_add(value_bytes(i, cap));
+                if total > cap {
+                    break;
+                }
+            }
+            total
+        }
+        _ => MIN_OBJECT_SIZE,
+    }
+}
+
+fn memory_error(offset: usize) -> Error {
+    Error::evaluation(
+        offset,
+        format!(
+            "the maximum allowed memory size of {MAX_MEMORY_BYTES} bytes was exceeded {}",
+            at(offset)
+        ),
+    )
+}
+
+/// A string being built may not outgrow the memory limit on its own.
+fn check_growth(len: usize, offset: usize) -> Result<(), Error> {
+    if string_bytes(len) > MAX_MEMORY_BYTES {
+        Err(memory_error(offset))
+    } else {
+        Ok(())
+    }
+}
+
+enum Res<'a> {
+    Known(Data<'a>),
+    Unknown(Vec<Dep>),
+}
+
+impl Res<'_> {
+    fn bytes(&self) -> usize {
+        match self {
+            Res::Known(d) => d.bytes(),
+            Res::Unknown(_) => 0,
+        }
+    }
+}
+
+/// How an index selects.
+enum Key {
+    Star,
+    Lookup {
+        name: Option<String>,
+        position: Option<usize>,
+    },
+}
+
+impl Key {
+    /// GitHub's coercion of an index value: primitives also as their
+    /// string (for objects), anything with a finite non-negative number
+    /// as a position (for arrays).
+    fn of(d: &Data<'_>) -> Key {
+        let name = d.is_primitive().then(|| d.to_display_string());
+        let n = d.to_number();
+        let position = (n.is_finite() && n >= 0.0).then(|| n.floor() as usize);
+        Key::Lookup { name, position }
+    }
+}
+
+struct Evaluator<'a> {
+    roots: &'a [(String, Lookup<Value>)],
+    ctx: &'a dyn Contexts,
+    partial: bool,
+    /// Bytes of results currently held.
+    live: usize,
+}
+
+impl<'a> Evaluator<'a> {
+    fn eval(&mut self, node: &'a Node) -> Result<Res<'a>, Error> {
+        let mark = self.live;
+        let res = self.eval_node(node)?;
+        // What the children produced is consumed; the result is held.
+        self.live = mark.saturating_add(res.bytes());
+        if self.live > MAX_MEMORY_BYTES {
+            return Err(memory_error(node.offset()));
+        }
+        Ok(res)
+    }
+
+    fn eval_node(&mut self, node: &'a Node) -> Result<Res<'a>, Error> {
+        match node {
+            Node::Literal { value, .. } => Ok(Res::Known(Data::Ref(value))),
+            Node::Context { name, offset } => {
+                let lookup = self
+                    .roots
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, l)| l);
+                Ok(match lookup {
+                    Some(Lookup::Known(v)) => Res::Known(Data::Ref(v)),
+                    Some(Lookup::Unknown) => Res::Unknown(vec![Dep {
+                        what: name.clone(),
+                        offset: *offset,
+                    }]),
+                    Some(Lookup::Missing) | None => Res::Known(Data::null()),
+                })
+            }
+            Node::Group { inner, .. } => self.eval(inner),
+            Node::Not { operand, .. } => Ok(match self.eval(operand)? {
+                Res::Known(d) => Res::Known(Data::Own(Value::Bool(!d.is_truthy()))),
+                unknown => unknown,
+            }),
+            Node::Chain { first, rest } => self.chain(first, rest),
+            Node::Logical { op, args } => self.logical(*op, args),
+            Node::Index { object, index } => self.index(node, object, index),
+            Node::Call {
+                func, args, offset, ..
+            } => self.call(*func, args, *offset),
+        }
+    }
+
+    fn chain(&mut self, first: &'a Node, rest: &'a [(BinaryOp, Node)]) -> Result<Res<'a>, Error> {
+        let mut acc = self.eval(first)?;
+        for (op, node) in rest {
+            let rhs = self.eval(node)?;
+            acc = match (acc, rhs) {
+                (Res::Known(l), Res::Known(r)) => {
+                    let (l, r) = (l.operand(), r.operand());
+                    let b = match op {
+                        BinaryOp::Eq => equals(l, r),
+                        BinaryOp::Ne => !equals(l, r),
+                        BinaryOp::Lt => less_than(l, r),
+                        BinaryOp::Le => equals(l, r) || less_than(l, r),
+                        BinaryOp::Gt => greater_than(l, r),
+                        BinaryOp::Ge => equals(l, r) || greater_than(l, r),
+                    };
+                    Res::Known(Data::Own(Value::Bool(b)))
+                }
+                (l, r) => Res::Unknown(merge([l, r])),
+            };
+        }
+        Ok(acc)
+    }
+
+    /// `&&` and `||` give the operand that decided, left to right.
+    fn logical(&mut self, op: LogicalOp, args: &'a [Node]) -> Result<Res<'a>, Error> {
+        let decides = |d: &Data<'_>| match op {
+            LogicalOp::And => !d.is_truthy(),
+            LogicalOp::Or => d.is_truthy(),
+        };
+        let mut last: Option<Data<'a>> = None;
+        // Unknown operands so far, and whether each is certainly a boolean.
+        let mut unknown: Vec<Dep> = Vec::new();
+        let mut unknown_all_boolean = true;
+        for arg in args {
+            if unknown.is_empty() {
+                match self.eval(arg)? {
+                    Res::Known(d) if decides(&d) => return Ok(Res::Known(d)),
+                    Res::Known(d) => last = Some(d),
+                    Res::Unknown(deps) => {
+                        unknown = deps;
+                        unknown_all_boolean = arg.is_boolean();
+                    }
+                }
+                continue;
+            }
+            // Past an unknown operand this one may never be evaluated: its
+            // errors only make the result unknown.
+            match self.eval(arg) {
+                Ok(Res::Known(d)) if decides(&d) => {
+                    // Either an unknown operand decided (a boolean if all
+                    // are, so then the same boolean) or this one did.
+                    let certain = match (op, d.value()) {
+                        (LogicalOp::And, Some(Value::Bool(false)))
+                        | (LogicalOp::Or, Some(Value::Bool(true))) => unknown_all_boolean,
+                        _ => false,
+                    };
+                    return Ok(if certain {
+                        Res::Known(d)
+                    } else {
+                        Res::Unknown(unknown)
+                    });
+                }
+                Ok(Res::Known(_)) => {}
+                Ok(Res::Unknown(deps)) => {
+                    unknown.extend(deps);
+                    unknown_all_boolean &= arg.is_boolean();
+                }
+                Err(_) => return Ok(Res::Unknown(unknown)),
+            }
+        }
+        if !unknown.is_empty() {
+            return Ok(Res::Unknown(unknown));
+        }
+        Ok(Res::Known(last.unwrap_or_else(Data::null)))
+    }
+
+    fn index(
+        &mut self,
+        node: &'a Node,
+        object: &'a Node,
+        index: &'a Index,
+    ) -> Result<Res<'a>, Error> {
+        let obj = self.eval(object)?;
+        let key = match index {
+            Index::Star => Ok(Key::Star),
+            Index::Member(name) => Ok(Key::Lookup {
+                name: Some(name.clone()),
+                position: None,
+            }),
+            Index::Expr(e) => match self.eval(e)? {
+                Res::Known(d) => Ok(Key::of(&d)),
+                Res::Unknown(deps) => Err(deps),
+            },
+        };
+        match (obj, key) {
+            (Res::Known(d), Ok(key)) => Ok(Res::Known(select(d, &key))),
+            (Res::Unknown(deps), key) => {
+                // An access path from an unknown context is what it depends on.
+                let mut deps = match node.reference_path() {
+                    Some(r) => vec![Dep {
+                        what: r.path,
+                        offset: r.offset,
+                    }],
+                    None => deps,
+                };
+                if let Err(more) = key {
+                    deps.extend(more);
+                }
+                Ok(Res::Unknown(deps))
+            }
+            (Res::Known(_), Err(deps)) => Ok(Res::Unknown(deps)),
+        }
+    }
+
+    fn call(&mut self, func: Function, args: &'a [Node], offset: usize) -> Result<Res<'a>, Error> {
+        match func {
+            Function::Success | Function::Failure | Function::Always | Function::Cancelled => {
+                let f = match func {
+                    Function::Success => StatusFunction::Success,
+                    Function::Failure => StatusFunction::Failure,
+                    Function::Always => StatusFunction::Always,
+                    _ => StatusFunction::Cancelled,
+                };
+                return Ok(match self.ctx.status(f) {
+                    Lookup::Known(b) => Res::Known(Data::Own(Value::Bool(b))),
+                    Lookup::Missing => Res::Known(Data::Own(Value::Bool(false))),
+                    Lookup::Unknown => Res::Unknown(vec![Dep {
+                        what: format!("{}()", f.name()),
+                        offset,
+                    }]),
+                });
+            }
+            Function::Case => return self.case(args),
+            _ => {}
+        }
+        let mut values = Vec::with_capacity(args.len());
+        let mut unknown = Vec::new();
+        for arg in args {
+            match self.eval(arg)? {
+                Res::Known(d) => values.push(d),
+                Res::Unknown(deps) => unknown.extend(deps),
+            }
+        }
+        if !unknown.is_empty() {
+            return Ok(Res::Unknown(unknown));
+        }
+        let value = match func {
+            Function::Contains => Value::Bool(contains(&values[0], &values[1])),
+            Function::StartsWith => {
+                Value::Bool(affix(&values[0], &values[1], |s, p| s.starts_with(p)))
+            }
+            Function::EndsWith => Value::Bool(affix(&values[0], &values[1], |s, p| s.ends_with(p))),
+            Function::Format => Value::String(format(&values, args, offset)?),
+            Function::Join => Value::String(join(&values, offset)?),
+            Function::ToJson => Value::String(to_json(&values[0], offset)?),
+            Function::FromJson => from_json(&values[0], offset)?,
+            Function::HashFiles => {
+                let patterns: Vec<String> = values.iter().map(Data::to_display_string).collect();
+                match self.ctx.hash_files(&patterns) {
+                    Ok(hash) => Value::String(hash),
+                    Err(_) if self.partial => {
+                        let quoted: Vec<String> = patterns
+                            .iter()
+                            .map(|p| format!("'{}'", p.replace('\'', "''")))
+                            .collect();
+                        return Ok(Res::Unknown(vec![Dep {
+                            what: format!("hashFiles({})", quoted.join(", ")),
+                            offset,
+                        }]));
+                    }
+                    Err(e) => {
+                        return Err(Error::evaluation(
+                            offset,
+                            format!("hashFiles {}: {e}", at(offset)),
+                        ))
+                    }
+                }
+            }
+            Function::Case
+            | Function::Success
+            | Function::Failure
+            | Function::Always
+            | Function::Cancelled => Value::Null,
+        };
+        Ok(Res::Known(Data::Own(value)))
+    }
+
+    /// `case(pred1, val1, ..., default)`: predicates must be booleans; only
+    /// what is needed is evaluated.
+    fn case(&mut self, args: &'a [Node]) -> Result<Res<'a>, Error> {
+        let mut i = 0;
+        while i + 1 < args.len() {
+            match self.eval(&args[i])? {
+                Res::Known(d) => match d.value() {
+                    Some(Value::Bool(true)) => return self.eval(&args[i + 1]),
+                    Some(Value::Bool(false)) => i += 2,
+                    _ => {
+                        let offset = args[i].offset();
+                        return Err(Error::evaluation(
+                            offset,
+                            format!(
+                                "case predicate must evaluate to a boolean value, not {} {}",
+                                d.kind(),
+                                at(offset)
+                            ),
+                        ));
+                    }
+                },
+                unknown => return Ok(unknown),
+            }
+        }
+        match args.last() {
+            Some(default) => self.eval(default),
+            None => Ok(Res::Known(Data::null())),
+        }
+    }
+}
+
+fn merge<'a>(results: impl IntoIterator<Item = Res<'a>>) -> Vec<Dep> {
+    let mut deps = Vec::new();
+    for r in results {
+        if let Res::Unknown(d) = r {
+            deps.extend(d);
+        }
+    }
+    deps
+}
+
+/// `object[key]`, `object.name`, `object.*`: a missing element is null,
+/// never an error.
+fn select<'a>(obj: Data<'a>, key: &Key) -> Data<'a> {
+    match obj {
+        Data::Filtered(items) => Data::Filtered(
+            items
+                .into_iter()
+                .flat_map(|item| select_each(item, key))
+                .collect(),
+        ),
+        Data::Ref(v) => match (v, key) {
+            (Value::Array(items), Key::Star) => {
+                Data::Filtered(items.iter().map(Data::Ref).collect())
+            }
+            (Value::Object(entries), Key::Star) => {
+                Data::Filtered(entries.iter().map(|(_, v)| Data::Ref(v)).collect())
+            }
+            (_, Key::Star) => Data::Filtered(Vec::new()),
+            (
+                Value::Array(items),
+                Key::Lookup {
+                    position: Some(i), ..
+                },
+            ) => items.get(*i).map_or_else(Data::null, Data::Ref),
+            (
+                Value::Object(_),
+                Key::Lookup {
+                    name: Some(name), ..
+                },
+            ) => v.get(name).map_or_else(Data::null, Data::Ref),
+            _ => Data::null(),
+        },
+        Data::Own(v) => match (v, key) {
+            (Value::Array(items), Key::Star) => {
+                Data::Filtered(items.into_iter().map(Data::Own).collect())
+            }
+            (Value::Object(entries), Key::Star) => {
+                Data::Filtered(entries.into_iter().map(|(_, v)| Data::Own(v)).collect())
+            }
+            (_, Key::Star) => Data::Filtered(Vec::new()),
+            (
+                Value::Array(items),
+                Key::Lookup {
+                    position: Some(i), ..
+                },
+            ) => items.into_iter().nth(*i).map_or_else(Data::null, Data::Own),
+            (
+                Value::Object(entries),
+                Key::Lookup {
+                    name: Some(name), ..
+                },
+            ) => entries
+                .into_iter()
+                .find(|(k, _)| keys_equal(k, name))
+                .map_or_else(Data::null, |(_, v)| Data::Own(v)),
+            _ => Data::null(),
+        },
+    }
+}
+
+/// An access applied to one item of a filtered array: what it finds, if
+/// anything (missing elements are left out, not null).
+fn select_each<'a>(item: Data<'a>, key: &Key) -> Vec<Data<'a>> {
+    let found = match (item.value(), key) {
+        (Some(Value::Array(_) | Value::Object(_)), Key::Star) => true,
+        (
+            Some(Value::Array(items)),
+            Key::Lookup {
+                position: Some(i), ..
+            },
+        ) => *i < items.len(),
+        (
+            Some(v @ Value::Object(_)),
+            Key::Lookup {
+                name: Some(name), ..
+            },
+        ) => v.get(name).is_some(),
+        _ => false,
+    };
+    if !found {
+        return Vec::new();
+    }
+    match select(item, key) {
+        Data::Filtered(items) => items,
+        one => vec![one],
+    }
+}
+
+fn contains(search: &Data<'_>, item: &Data<'_>) -> bool {
+    if search.is_primitive() {
+        return item.is_primitive()
+            && fold_case(&search.to_display_string())
+                .contains(&fold_case(&item.to_display_string()));
+    }
+    match search.items() {
+        Some(items) => items
+            .into_iter()
+            .any(|v| equals(item.operand(), Operand::of(v))),
+        None => false,
+    }
+}
+
+fn affix(s: &Data<'_>, part: &Data<'_>, test: impl Fn(&str, &str) -> bool) -> bool {
+    s.is_primitive()
+        && part.is_primitive()
+        && test(
+            &fold_case(&s.to_display_string()),
+            &fold_case(&part.to_display_string()),
+        )
+}
+
+fn format(values: &[Data<'_>], args: &[Node], offset: usize) -> Result<String, Error> {
+    let fmt = values[0].to_display_string();
+    let fmt_offset = args.first().map_or(offset, Node::offset);
+    let mut cache: Vec<Option<String>> = vec![None; values.len() - 1];
+    let mut out = String::new();
+    let scanned = scan(&fmt, |piece| {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Arg(n) => {
+                let Some(slot) = cache.get_mut(n) else {
+                    return Err(Error::evaluation(
+                        fmt_offset,
+                        format!(
+                            "format string '{fmt}' {} references {{{n}}} but only {} argument(s) follow it",
+                            at(fmt_offset),
+                            values.len() - 1
+                        ),
+                    ));
+                };
+                out.push_str(slot.get_or_insert_with(|| values[n + 1].to_display_string()));
+            }
+        }
+        check_growth(out.len(), offset)
+    })?;
+    match scanned {
+        Ok(()) => Ok(out),
+        Err(FormatError::Invalid) => Err(Error::evaluation(
+            fmt_offset,
+            format!("invalid format string '{fmt}' {}", at(fmt_offset)),
+        )),
+        Err(FormatError::Specifiers(spec)) => Err(Error::evaluation(
+            fmt_offset,
+            format!(
+                "format specifiers (':{spec}') are not supported, in format string '{fmt}' {}",
+                at(fmt_offset)
+            ),
+        )),
+    }
+}
+
+fn join(values: &[Data<'_>], offset: usize) -> Result<String, Error> {
+    let target = &values[0];
+    if target.is_primitive() {
+        return Ok(target.to_display_string());
+    }
+    let Some(items) = target.items() else {
+        return Ok(String::new());
+    };
+    let separator = match values.get(1) {
+        Some(sep) if sep.is_primitive() => sep.to_display_string(),
+        _ => ",".to_string(),
+    };
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(&separator);
+        }
+        out.push_str(&item.to_display_string());
+        check_growth(out.len(), offset)?;
+    }
+    Ok(out)
+}
+
+fn to_json(d: &Data<'_>, offset: usize) -> Result<String, Error> {
+    let limit = (MAX_MEMORY_BYTES - STRING_OVERHEAD) / 2;
+    let mut out = String::new();
+    let written = match d.value() {
+        Some(v) => write_json(&mut out, v, limit),
+        None => write_json_items(&mut out, &d.items().unwrap_or_default(), limit),
+    };
+    match written {
+        Ok(()) => Ok(out),
+        Err(_) => Err(memory_error(offset)),
+    }
+}
+
+fn from_json(d: &Data<'_>, offset: usize) -> Result<Value, Error> {
+    let text = d.to_display_string();
+    if js_trim(&text).is_empty() {
+        return Err(Error::evaluation(
+            offset,
+            format!("fromJSON {}: empty input", at(offset)),
+        ));
+    }
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(json) => Ok(Value::from_json(&json)),
+        Err(e) => Err(Error::evaluation(
+            offset,
+            format!("fromJSON {}: invalid JSON: {e}", at(offset)),
+        )),
+    }
+}
