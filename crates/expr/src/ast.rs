@@ -368,3 +368,66 @@ fn collect_references(node: &Node, out: &mut Vec<Reference>) {
         Node::Group { inner, .. } => collect_references(inner, out),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::parser::parse;
+
+    fn refs(src: &str) -> Vec<(String, usize)> {
+        parse(src)
+            .unwrap()
+            .references()
+            .into_iter()
+            .map(|r| (r.path, r.offset))
+            .collect()
+    }
+
+    fn r(path: &str, offset: usize) -> (String, usize) {
+        (path.to_string(), offset)
+    }
+
+    #[test]
+    fn references_are_literal_paths() {
+        assert_eq!(
+            refs("github.event['pull_request'].title"),
+            vec![r("github.event.pull_request.title", 0)]
+        );
+        assert_eq!(
+            refs("contains(github.event.commits.*.message, 'x') || steps.a.outputs['my key'] == matrix[0]"),
+            vec![
+                r("github.event.commits.*.message", 9),
+                r("steps.a.outputs['my key']", 49),
+                r("matrix[0]", 78)
+            ]
+        );
+        assert_eq!(
+            refs("matrix[github.x].y"),
+            vec![r("matrix", 0), r("github.x", 7)]
+        );
+        assert_eq!(refs("fromJSON(env.A).b"), vec![r("env.A", 9)]);
+        assert_eq!(refs("Github.Ref"), vec![r("Github.Ref", 0)]);
+        assert_eq!(refs("'a' == 'b'"), vec![]);
+        assert_eq!(refs(""), vec![]);
+        // A path reads back as the same access.
+        for src in ["a['it''s'].b", "a[1.5]", "a[true]", "a.*.b", "a['0x']"] {
+            let path = &refs(src)[0].0;
+            assert_eq!(refs(path)[0].0, *path, "{src}");
+        }
+    }
+
+    #[test]
+    fn functions_and_status_calls() {
+        let e = parse("always() || StartsWith(github.ref, format('{0}', 'x'))").unwrap();
+        assert_eq!(
+            e.functions(),
+            vec![
+                ("always".to_string(), 0),
+                ("startswith".to_string(), 12),
+                ("format".to_string(), 35)
+            ]
+        );
+        assert!(e.uses_status_function());
+        assert!(!parse("github.ref == 'x'").unwrap().uses_status_function());
+        assert!(parse("!(failure())").unwrap().uses_status_function());
+    }
+}

@@ -776,3 +776,314 @@ fn from_json(d: &Data<'_>, offset: usize) -> Result<Value, Error> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse;
+    use crate::MapContexts;
+    use serde_json::json;
+
+    /// Like the planner's contexts: `github` known, `needs` only at run
+    /// time, `failure()` unknown.
+    struct Planning {
+        github: Value,
+    }
+
+    impl Contexts for Planning {
+        fn context(&self, name: &str) -> Lookup<Value> {
+            match name {
+                "github" => Lookup::Known(self.github.clone()),
+                "needs" | "steps" => Lookup::Unknown,
+                _ => Lookup::Missing,
+            }
+        }
+
+        fn status(&self, f: StatusFunction) -> Lookup<bool> {
+            match f {
+                StatusFunction::Success | StatusFunction::Always => Lookup::Known(true),
+                _ => Lookup::Unknown,
+            }
+        }
+    }
+
+    fn planning(git_ref: &str) -> Planning {
+        Planning {
+            github: Value::from_json(&json!({"ref": git_ref, "event_name": "push"})),
+        }
+    }
+
+    fn partial(src: &str, ctx: &dyn Contexts) -> Partial {
+        parse(src).unwrap().eval_partial(ctx).unwrap()
+    }
+
+    fn unknown(deps: &[&str]) -> Partial {
+        Partial::Unknown {
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn known(v: impl Into<Value>) -> Partial {
+        Partial::Known(v.into())
+    }
+
+    fn eval_with(src: &str, ctx: &MapContexts) -> Value {
+        parse(src)
+            .unwrap()
+            .eval(ctx)
+            .unwrap_or_else(|e| panic!("{src}: {e}"))
+    }
+
+    fn ctx(j: serde_json::Value) -> MapContexts {
+        MapContexts::from_json(&j).unwrap()
+    }
+
+    #[test]
+    fn unknown_paths_are_reported_whole() {
+        let main = planning("refs/heads/main");
+        assert_eq!(
+            partial("needs.build.outputs.tag", &main),
+            unknown(&["needs.build.outputs.tag"])
+        );
+        assert_eq!(
+            partial("needs['build'].outputs.tag == 'v1'", &main),
+            unknown(&["needs.build.outputs.tag"])
+        );
+        assert_eq!(
+            partial("contains(needs.*.result, 'failure')", &main),
+            unknown(&["needs.*.result"])
+        );
+        assert_eq!(
+            partial("fromJSON(needs.a.outputs.json).foo", &main),
+            unknown(&["needs.a.outputs.json"])
+        );
+        assert_eq!(
+            partial("needs.a.x == needs.a.x", &main),
+            unknown(&["needs.a.x"])
+        );
+        assert_eq!(
+            partial("format('{0}', hashFiles('**/go.sum'))", &main),
+            unknown(&["hashFiles('**/go.sum')"])
+        );
+    }
+
+    #[test]
+    fn short_circuits_decide_without_the_unknown() {
+        let main = planning("refs/heads/main");
+        let dev = planning("refs/heads/develop");
+        assert_eq!(partial("false && needs.a.result", &main), known(false));
+        assert_eq!(partial("true || needs.a.result", &main), known(true));
+        assert_eq!(
+            partial("github.ref == 'refs/heads/main' && needs.a.outputs.x", &dev),
+            known(false)
+        );
+        assert_eq!(
+            partial(
+                "github.ref == 'refs/heads/main' && needs.a.outputs.x",
+                &main
+            ),
+            unknown(&["needs.a.outputs.x"])
+        );
+        // A boolean unknown and a decisive boolean: the result is certain.
+        assert_eq!(
+            partial(
+                "needs.a.result == 'success' && github.ref == 'refs/heads/main'",
+                &dev
+            ),
+            known(false)
+        );
+        assert_eq!(
+            partial("failure() || github.event_name == 'push'", &dev),
+            known(true)
+        );
+        assert_eq!(
+            partial("failure() || github.event_name == 'pull_request'", &dev),
+            unknown(&["failure()"])
+        );
+        // The unknown could be any value, so the value is not certain.
+        assert_eq!(
+            partial("needs.a.outputs.x || true", &dev),
+            unknown(&["needs.a.outputs.x"])
+        );
+        assert_eq!(
+            partial("success() && needs.a.outputs.x == 'y'", &dev),
+            unknown(&["needs.a.outputs.x"])
+        );
+        assert_eq!(partial("always()", &dev), known(true));
+        assert_eq!(partial("!cancelled()", &dev), unknown(&["cancelled()"]));
+    }
+
+    #[test]
+    fn errors_past_an_unknown_operand_only_make_it_unknown() {
+        let main = planning("refs/heads/main");
+        assert_eq!(
+            partial("needs.a.outputs.x && fromJSON('')", &main),
+            unknown(&["needs.a.outputs.x"])
+        );
+        assert!(parse("fromJSON('') && needs.a.x")
+            .unwrap()
+            .eval_partial(&main)
+            .is_err());
+    }
+
+    #[test]
+    fn plain_evaluation_refuses_run_time_values() {
+        let main = planning("refs/heads/main");
+        let e = parse("1 == 1 && needs.build.outputs.tag")
+            .unwrap()
+            .eval(&main)
+            .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Evaluation);
+        assert_eq!(e.offset, 10);
+        assert_eq!(
+            e.message,
+            "`needs.build.outputs.tag` is only known at run time"
+        );
+        assert_eq!(
+            parse("false && needs.x").unwrap().eval(&main).unwrap(),
+            Value::Bool(false)
+        );
+    }
+
+    #[test]
+    fn arrays_and_objects_equal_only_themselves() {
+        let c = ctx(json!({"a": {"x": 1}, "b": {"x": 1}, "list": [[1], [1]]}));
+        assert_eq!(eval_with("a == a", &c), Value::Bool(true));
+        assert_eq!(eval_with("a == A", &c), Value::Bool(true));
+        assert_eq!(eval_with("a == b", &c), Value::Bool(false));
+        assert_eq!(eval_with("(a || b) == a", &c), Value::Bool(true));
+        assert_eq!(eval_with("list[0] == list[0]", &c), Value::Bool(true));
+        assert_eq!(eval_with("list[0] == list[1]", &c), Value::Bool(false));
+        assert_eq!(
+            eval_with("fromJSON('{}') == fromJSON('{}')", &c),
+            Value::Bool(false)
+        );
+        assert_eq!(eval_with("contains(list, list[1])", &c), Value::Bool(true));
+        assert_eq!(eval_with("list.* == list.*", &c), Value::Bool(false));
+    }
+
+    #[test]
+    fn filters_apply_element_by_element() {
+        let c = ctx(json!({"github": {"event": {"commits": [
+            {"message": "one", "author": {"name": "a"}},
+            {"message": "two", "author": {"name": "b"}},
+            {"author": {"name": "c"}}
+        ]}}, "m": {"x": [1, 2], "y": [3], "z": "s"}}));
+        assert_eq!(
+            eval_with("github.event.commits.*.message", &c),
+            Value::Array(vec![Value::from("one"), Value::from("two")])
+        );
+        assert_eq!(
+            eval_with("join(github.event.commits.*.author.name, '+')", &c),
+            Value::from("a+b+c")
+        );
+        assert_eq!(
+            eval_with("m.*.*", &c),
+            Value::Array(vec![
+                Value::Number(1.0),
+                Value::Number(2.0),
+                Value::Number(3.0)
+            ])
+        );
+        assert_eq!(
+            eval_with("m.*[0]", &c),
+            Value::Array(vec![Value::Number(1.0), Value::Number(3.0)])
+        );
+        assert_eq!(
+            eval_with("(m.*)[1]", &c),
+            Value::Array(vec![Value::Number(2.0)])
+        );
+        assert_eq!(eval_with("m.nothing.*", &c), Value::Array(vec![]));
+        assert_eq!(
+            eval_with("fromJSON('[{\"a\":1},{\"a\":2}]').*.a", &c),
+            eval_with("fromJSON('[1,2]')", &c)
+        );
+        assert_eq!(
+            eval_with("github.event.commits[5].message", &c),
+            Value::Null
+        );
+        assert_eq!(eval_with("github.nothing.deeper['x'][0]", &c), Value::Null);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let c = ctx(json!({"big": "x".repeat(20_000)}));
+        let e = parse(&format!("format('{}', big)", "{0}".repeat(40)))
+            .unwrap()
+            .eval(&c)
+            .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Evaluation);
+        assert!(
+            e.message.contains("maximum allowed memory"),
+            "{}",
+            e.message
+        );
+        // Doubling fifty times stops early rather than allocating.
+        let mut src = "'ab'".to_string();
+        for _ in 0..45 {
+            src = format!("format('{{0}}{{0}}', {src})");
+        }
+        assert!(parse(&src).unwrap().eval(&c).is_err());
+        assert!(parse("toJSON(big)").unwrap().eval(&c).is_ok());
+    }
+
+    #[test]
+    fn functions() {
+        let c = ctx(json!({"list": ["a", "B"], "obj": {"k": "v"}}));
+        assert_eq!(eval_with("contains(list, 'b')", &c), Value::Bool(true));
+        assert_eq!(eval_with("contains('Hello', 'LL')", &c), Value::Bool(true));
+        assert_eq!(eval_with("contains(obj, 'v')", &c), Value::Bool(false));
+        assert_eq!(eval_with("join(list)", &c), Value::from("a,B"));
+        assert_eq!(
+            eval_with("toJSON(obj)", &c),
+            Value::from("{\n  \"k\": \"v\"\n}")
+        );
+        assert_eq!(
+            eval_with("toJSON(list.*)", &c),
+            Value::from("[\n  \"a\",\n  \"B\"\n]")
+        );
+        assert_eq!(
+            eval_with("fromJSON(' {\"a\": [1, 2.5]} ').a[1]", &c),
+            Value::Number(2.5)
+        );
+        assert_eq!(
+            eval_with("format('{0}-{1}', 'a', 2)", &c),
+            Value::from("a-2")
+        );
+        assert_eq!(
+            eval_with("case(false, 1, list[0] == 'A', 2, 3)", &c),
+            Value::Number(2.0)
+        );
+        // The branches not taken are not evaluated.
+        assert_eq!(
+            eval_with("case(true, 'ok', fromJSON(''))", &c),
+            Value::from("ok")
+        );
+        assert_eq!(
+            eval_with("success() && !failure() && !cancelled() && always()", &c),
+            Value::Bool(true)
+        );
+        let mut failed = c.clone();
+        failed.set_status(StatusFunction::Failure, true);
+        assert_eq!(eval_with("failure()", &failed), Value::Bool(true));
+        for (src, what) in [
+            ("fromJSON('')", "empty input"),
+            ("fromJSON('{')", "invalid JSON"),
+            ("format(obj.k, 1)", ""),
+            ("format(format('{0}', '{'), 1)", "invalid format string"),
+            ("format(format('{{0}}{{1}}', 1), 1)", "references {1}"),
+            ("format(format('{{0:x}}', 1), 1)", "format specifiers"),
+            ("case(1, 2, 3)", "boolean"),
+            ("hashFiles('x')", "hashFiles"),
+        ] {
+            let r = parse(src).unwrap().eval(&c);
+            if what.is_empty() {
+                assert!(r.is_ok(), "{src}");
+                continue;
+            }
+            let e = r.expect_err(src);
+            assert_eq!(e.kind, crate::ErrorKind::Evaluation, "{src}");
+            assert!(e.message.contains(what), "{src}: {}", e.message);
+        }
+    }
+}

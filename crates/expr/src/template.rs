@@ -173,3 +173,109 @@ impl Template {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::MapContexts;
+    use serde_json::json;
+
+    fn ctx() -> MapContexts {
+        MapContexts::from_json(&json!({"github": {"sha": "abc", "labels": ["x"]}, "n": 3})).unwrap()
+    }
+
+    #[test]
+    fn segments_and_offsets() {
+        let t = parse_template("a ${{ github.sha }}-${{n}}").unwrap();
+        assert_eq!(t.segments.len(), 4);
+        assert_eq!(t.segments[0], Segment::Literal("a ".into()));
+        let Segment::Expr {
+            source,
+            offset,
+            expr,
+        } = &t.segments[1]
+        else {
+            panic!()
+        };
+        assert_eq!((source.as_str(), *offset), (" github.sha ", 5));
+        assert_eq!(expr.references()[0].offset, 1);
+        assert_eq!(t.segments[2], Segment::Literal("-".into()));
+        assert!(matches!(&t.segments[3], Segment::Expr { offset: 23, .. }));
+        assert!(t.has_expressions());
+        assert!(t.whole_expression().is_none());
+        assert_eq!(t.eval(&ctx()).unwrap(), Value::from("a abc-3"));
+    }
+
+    #[test]
+    fn closing_braces_inside_strings_do_not_end_the_expression() {
+        let t = parse_template("${{ format('}}{0}{{', '}}') }}").unwrap();
+        assert_eq!(t.segments.len(), 1);
+        assert_eq!(t.eval(&ctx()).unwrap(), Value::from("}}}{"));
+        let t = parse_template("${{ 'it''s }}' }}").unwrap();
+        assert_eq!(t.eval(&ctx()).unwrap(), Value::from("it's }}"));
+    }
+
+    #[test]
+    fn a_whole_expression_keeps_its_kind() {
+        let t = parse_template("  ${{ github.labels }}\n").unwrap();
+        assert!(t.whole_expression().is_some());
+        assert_eq!(
+            t.eval(&ctx()).unwrap(),
+            Value::Array(vec![Value::from("x")])
+        );
+        let t = parse_template("labels: ${{ github.labels }}").unwrap();
+        assert_eq!(t.eval(&ctx()).unwrap(), Value::from("labels: Array"));
+        let t = parse_template("no expressions").unwrap();
+        assert!(!t.has_expressions());
+        assert_eq!(t.eval(&ctx()).unwrap(), Value::from("no expressions"));
+        assert_eq!(
+            parse_template("").unwrap().eval(&ctx()).unwrap(),
+            Value::from("")
+        );
+    }
+
+    #[test]
+    fn errors_point_into_the_whole_string() {
+        let e = parse_template("echo ${{ github.sha ) }}").unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Parsing, 20));
+        assert_eq!(e.message, "unexpected symbol `)` at position 21");
+        let e = parse_template("a ${{ 'open }}").unwrap_err();
+        assert_eq!(e.offset, 2);
+        assert!(e.message.contains("never closed"), "{}", e.message);
+        let e = parse_template("x ${{ fromJSON('') }}")
+            .unwrap()
+            .eval(&ctx())
+            .unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Evaluation, 6));
+    }
+
+    #[test]
+    fn partial_templates() {
+        struct Later;
+        impl Contexts for Later {
+            fn context(&self, name: &str) -> crate::Lookup {
+                if name == "needs" {
+                    crate::Lookup::Unknown
+                } else {
+                    crate::Lookup::Known(Value::from_json(&json!({"A": "v", "B": "v"})))
+                }
+            }
+            fn status(&self, _: crate::StatusFunction) -> crate::Lookup<bool> {
+                crate::Lookup::Known(true)
+            }
+        }
+        let t = parse_template("${{ env.A }}-${{ needs.a.outputs.x }}").unwrap();
+        assert_eq!(
+            t.eval_partial(&Later).unwrap(),
+            Partial::Unknown {
+                depends_on: vec!["needs.a.outputs.x".into()]
+            }
+        );
+        let t = parse_template("${{ env.A }}-${{ env.B }}").unwrap();
+        assert_eq!(
+            t.eval_partial(&Later).unwrap(),
+            Partial::Known(Value::from("v-v"))
+        );
+    }
+}
