@@ -67,10 +67,22 @@ impl EventArgs {
         let in_git = git.is_repository();
         let payload: Option<Json> = match &self.payload {
             Some(path) => {
+                // Relative to the current folder, else to the repository (-C).
+                let path = if path.is_relative() && !path.exists() {
+                    dir.join(path)
+                } else {
+                    path.clone()
+                };
+                let path = &path;
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| UsageError(format!("--payload {}: {e}", path.display())))?;
                 let json = serde_json::from_str(&text).map_err(|e| {
-                    UsageError(format!("--payload {}:{}:{}: not valid JSON: {e}", path.display(), e.line(), e.column()))
+                    UsageError(format!(
+                        "--payload {}:{}:{}: not valid JSON: {e}",
+                        path.display(),
+                        e.line(),
+                        e.column()
+                    ))
                 })?;
                 Some(json)
             }
@@ -81,7 +93,9 @@ impl EventArgs {
             for key in path {
                 v = v.get(key)?;
             }
-            v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()))
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
         };
         let is_pr = matches!(self.event.as_str(), "pull_request" | "pull_request_target");
 
@@ -89,11 +103,23 @@ impl EventArgs {
         let head_ref = self
             .git_ref
             .clone()
-            .or_else(|| if is_pr { p(&["pull_request", "head", "ref"]) } else { p(&["ref"]) })
+            .or_else(|| {
+                if is_pr {
+                    p(&["pull_request", "head", "ref"])
+                } else {
+                    p(&["ref"])
+                }
+            })
             .or_else(|| git.current_ref())
             .unwrap_or_else(|| "refs/heads/main".to_string());
         let head_ref = full_ref(&git, &head_ref);
-        let sha = match self.sha.clone().or_else(|| if is_pr { p(&["pull_request", "head", "sha"]) } else { p(&["after"]) }) {
+        let sha = match self.sha.clone().or_else(|| {
+            if is_pr {
+                p(&["pull_request", "head", "sha"])
+            } else {
+                p(&["after"])
+            }
+        }) {
             Some(s) => git.resolve(&s).unwrap_or(s),
             None => match git.resolve(&head_ref) {
                 Some(s) => s,
@@ -123,10 +149,18 @@ impl EventArgs {
         let repo = RepoInfo {
             full_name,
             default_branch: git.default_branch().unwrap_or_else(|| "main".into()),
-            workspace: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()).display().to_string(),
+            workspace: dir
+                .canonicalize()
+                .unwrap_or_else(|_| dir.to_path_buf())
+                .display()
+                .to_string(),
             server_url: "https://github.com".into(),
         };
-        let action = self.action.clone().or_else(|| p(&["action"])).or_else(|| is_pr.then(|| "opened".to_string()));
+        let action = self
+            .action
+            .clone()
+            .or_else(|| p(&["action"]))
+            .or_else(|| is_pr.then(|| "opened".to_string()));
 
         let mut event = Event {
             name: self.event.clone(),
@@ -153,11 +187,15 @@ impl EventArgs {
             let base = branch_of(&base).to_string();
             let head_branch = branch_of(&head_ref).to_string();
             let number: u64 = p(&["number"]).and_then(|n| n.parse().ok()).unwrap_or(1);
-            let base_sha = git.resolve(&format!("refs/heads/{base}")).or_else(|| git.resolve(&base));
+            let base_sha = git
+                .resolve(&format!("refs/heads/{base}"))
+                .or_else(|| git.resolve(&base));
             event.git_ref = format!("refs/pull/{number}/merge");
             event.base_ref = Some(base.clone());
             event.head_ref = Some(head_branch.clone());
-            event.changed_files = base_sha.as_ref().and_then(|b| git.changed_files(b, &sha, true));
+            event.changed_files = base_sha
+                .as_ref()
+                .and_then(|b| git.changed_files(b, &sha, true));
             if base_sha.is_none() && in_git {
                 notes.push(format!("base branch `{base}` does not exist in this repository; changed files are not known"));
             }
@@ -176,7 +214,9 @@ impl EventArgs {
                 .build()
             });
         } else {
-            let before = p(&["before"]).or_else(|| git.first_parent(&sha)).unwrap_or_else(|| ZERO_SHA.to_string());
+            let before = p(&["before"])
+                .or_else(|| git.first_parent(&sha))
+                .unwrap_or_else(|| ZERO_SHA.to_string());
             if self.event == "push" {
                 event.changed_files = if before == ZERO_SHA {
                     git.commit_files(&sha)
@@ -184,7 +224,11 @@ impl EventArgs {
                     git.changed_files(&before, &sha, false)
                 };
             }
-            let range = if before == ZERO_SHA { sha.clone() } else { format!("{before}..{sha}") };
+            let range = if before == ZERO_SHA {
+                sha.clone()
+            } else {
+                format!("{before}..{sha}")
+            };
             let commits = git.commits(&range);
             event.payload = payload.clone().unwrap_or_else(|| match self.event.as_str() {
                 "push" => PushPayload {

@@ -12,7 +12,9 @@ pub struct Git {
 
 impl Git {
     pub fn new(dir: &Path) -> Git {
-        Git { dir: dir.to_path_buf() }
+        Git {
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Stdout of a git command that succeeded, trimmed; None otherwise.
@@ -44,7 +46,8 @@ impl Git {
     }
 
     pub fn ref_exists(&self, full_ref: &str) -> bool {
-        self.output(&["show-ref", "--verify", "-q", full_ref]).is_some()
+        self.output(&["show-ref", "--verify", "-q", full_ref])
+            .is_some()
     }
 
     /// Files changed between two commits, relative to the folder.
@@ -56,18 +59,43 @@ impl Git {
             format!("{base}..{head}")
         };
         let out = self.output(&["diff", "--name-only", "--relative", "--no-renames", &range])?;
-        Some(out.lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
+        Some(
+            out.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     /// Files a single commit touched (for a push with no `before`).
     pub fn commit_files(&self, sha: &str) -> Option<Vec<String>> {
-        let out = self.output(&["diff-tree", "--no-commit-id", "--name-only", "--relative", "-r", "--root", sha])?;
-        Some(out.lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
+        let out = self.output(&[
+            "diff-tree",
+            "--no-commit-id",
+            "--name-only",
+            "--relative",
+            "-r",
+            "--root",
+            sha,
+        ])?;
+        Some(
+            out.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     /// Up to 20 commits in `range` (or the one commit), oldest first.
     pub fn commits(&self, range: &str) -> Vec<CommitInfo> {
-        let Some(out) = self.output(&["log", "-n", "20", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%ae%x1f%B%x1e", range]) else {
+        let Some(out) = self.output(&[
+            "log",
+            "-n",
+            "20",
+            "--reverse",
+            "--format=%H%x1f%aI%x1f%an%x1f%ae%x1f%B%x1e",
+            range,
+        ]) else {
             return Vec::new();
         };
         out.split('\x1e')
@@ -96,7 +124,8 @@ impl Git {
     }
 
     pub fn user_name(&self) -> Option<String> {
-        self.output(&["config", "user.name"]).filter(|s| !s.is_empty())
+        self.output(&["config", "user.name"])
+            .filter(|s| !s.is_empty())
     }
 
     pub fn default_branch(&self) -> Option<String> {
@@ -114,7 +143,11 @@ pub fn full_name_from_url(url: &str) -> Option<String> {
     };
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     if parts.len() >= 2 {
-        Some(format!("{}/{}", parts[parts.len() - 2], parts[parts.len() - 1]))
+        Some(format!(
+            "{}/{}",
+            parts[parts.len() - 2],
+            parts[parts.len() - 1]
+        ))
     } else {
         None
     }
@@ -126,9 +159,18 @@ mod tests {
 
     #[test]
     fn remote_urls() {
-        assert_eq!(full_name_from_url("git@github.com:mpac/smartpos.git").as_deref(), Some("mpac/smartpos"));
-        assert_eq!(full_name_from_url("https://github.com/mpac/smartpos").as_deref(), Some("mpac/smartpos"));
-        assert_eq!(full_name_from_url("/srv/git/smartpos.git"), Some("git/smartpos".into()));
+        assert_eq!(
+            full_name_from_url("git@github.com:mpac/smartpos.git").as_deref(),
+            Some("mpac/smartpos")
+        );
+        assert_eq!(
+            full_name_from_url("https://github.com/mpac/smartpos").as_deref(),
+            Some("mpac/smartpos")
+        );
+        assert_eq!(
+            full_name_from_url("/srv/git/smartpos.git"),
+            Some("git/smartpos".into())
+        );
         assert_eq!(full_name_from_url("smartpos"), None);
     }
 }

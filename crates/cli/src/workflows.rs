@@ -35,7 +35,11 @@ fn discover(dir: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Strin
         return Ok(files
             .iter()
             .map(|f| {
-                let path = if f.is_absolute() || f.exists() { f.clone() } else { dir.join(f) };
+                let path = if f.is_absolute() || f.exists() {
+                    f.clone()
+                } else {
+                    dir.join(f)
+                };
                 (path, f.display().to_string())
             })
             .collect());
@@ -52,13 +56,20 @@ fn discover(dir: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Strin
         .map(|e| e.path())
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
         .map(|p| {
-            let shown = format!(".github/workflows/{}", p.file_name().unwrap_or_default().to_string_lossy());
+            let shown = format!(
+                ".github/workflows/{}",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            );
             (p, shown)
         })
         .collect();
     found.sort();
     if found.is_empty() {
-        return Err(UsageError(format!("no workflow files (*.yml, *.yaml) in {}", folder.display())).into());
+        return Err(UsageError(format!(
+            "no workflow files (*.yml, *.yaml) in {}",
+            folder.display()
+        ))
+        .into());
     }
     Ok(found)
 }

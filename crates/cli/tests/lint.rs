@@ -14,7 +14,11 @@ macro_rules! error_fixture {
         #[test]
         fn $name() {
             let run = lint_fixture(concat!("tests/fixtures/errors/", $file));
-            assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+            assert_eq!(
+                run.code, 2,
+                "stdout:\n{}\nstderr:\n{}",
+                run.stdout, run.stderr
+            );
             insta::assert_snapshot!(stringify!($name), run.stdout);
         }
     };
@@ -40,7 +44,11 @@ fn warnings_for_known_mistakes() {
 #[test]
 fn deny_warnings_exits_1() {
     let run = Slipway::new()
-        .args(["lint", "--deny-warnings", "tests/fixtures/warnings/mistakes.yml"])
+        .args([
+            "lint",
+            "--deny-warnings",
+            "tests/fixtures/warnings/mistakes.yml",
+        ])
         .run();
     assert_eq!(run.code, 1);
 }
@@ -48,7 +56,13 @@ fn deny_warnings_exits_1() {
 #[test]
 fn json_has_file_line_column_severity_rule_message() {
     let run = Slipway::new()
-        .args(["lint", "--format", "json", "tests/fixtures/errors/unknown-job.yml", "tests/fixtures/warnings/mistakes.yml"])
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "tests/fixtures/errors/unknown-job.yml",
+            "tests/fixtures/warnings/mistakes.yml",
+        ])
         .run();
     assert_eq!(run.code, 2);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -61,18 +75,34 @@ fn json_has_file_line_column_severity_rule_message() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["rule"], "unknown-job");
     assert_eq!(first["help"], "did you mean `test`?");
-    let rules: Vec<&str> = json["diagnostics"].as_array().unwrap().iter().map(|d| d["rule"].as_str().unwrap()).collect();
-    for rule in ["always-true-if", "script-injection", "deprecated-command", "unknown-input", "never-runs", "unsupported"] {
+    let rules: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    for rule in [
+        "always-true-if",
+        "script-injection",
+        "deprecated-command",
+        "unknown-input",
+        "never-runs",
+        "unsupported",
+    ] {
         assert!(rules.contains(&rule), "missing {rule} in {rules:?}");
     }
 }
 
 #[test]
 fn the_example_workflow_is_valid_and_its_slack_input_is_flagged() {
-    let run = Slipway::new().args(["lint", "-C"]).args([support::example_repo()]).run();
+    let run = Slipway::new()
+        .args(["lint", "-C"])
+        .args([support::example_repo()])
+        .run();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("`slackapi/slack-github-action@v1` has no input `webhook-url`"),
+        run.stdout
+            .contains("`slackapi/slack-github-action@v1` has no input `webhook-url`"),
         "{}",
         run.stdout
     );

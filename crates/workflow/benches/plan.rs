@@ -67,7 +67,9 @@ fn generated(n: usize) -> String {
         "name: generated\non:\n  push:\n    branches: [main, develop, 'release/**']\n    paths-ignore: ['docs/**']\n  pull_request:\n    branches: [main]\nenv:\n  REGISTRY: registry.local\njobs:\n",
     );
     for i in 0..n {
-        s.push_str(&format!("  job-{i}:\n    name: Job {i}\n    runs-on: ubuntu-latest\n"));
+        s.push_str(&format!(
+            "  job-{i}:\n    name: Job {i}\n    runs-on: ubuntu-latest\n"
+        ));
         if i > 0 {
             let a = i - 1;
             let b = i / 2;
@@ -98,7 +100,13 @@ fn read_check_plan(source: &SourceFile, event: &Event) {
     black_box(plan_workflow(&wf, event));
 }
 
-fn row(what: &str, ours: Duration, baseline: Duration, baseline_name: &str, target: Option<Duration>) {
+fn row(
+    what: &str,
+    ours: Duration,
+    baseline: Duration,
+    baseline_name: &str,
+    target: Option<Duration>,
+) {
     let verdict = match target {
         Some(t) if ours <= t => format!("target < {t:?}: met"),
         Some(t) => format!("target < {t:?}: MISSED"),
@@ -113,22 +121,44 @@ fn row(what: &str, ours: Duration, baseline: Duration, baseline_name: &str, targ
 }
 
 fn main() {
-    let budget = Duration::from_millis(if std::env::args().any(|a| a == "--quick") { 200 } else { 1500 });
+    let budget = Duration::from_millis(if std::env::args().any(|a| a == "--quick") {
+        200
+    } else {
+        1500
+    });
     let event = event();
-    println!("{:<42} {:>12} | {:<26} {:>12} | ratio", "measure (median)", "slipway", "baseline", "time");
+    println!(
+        "{:<42} {:>12} | {:<26} {:>12} | ratio",
+        "measure (median)", "slipway", "baseline", "time"
+    );
 
-    let example_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mpac-smartpos/.github/workflows/ci-cd.yml");
+    let example_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/mpac-smartpos/.github/workflows/ci-cd.yml"
+    );
     let text = std::fs::read_to_string(example_path).expect("the example workflow exists");
     let example = SourceFile::new(".github/workflows/ci-cd.yml", text.clone());
     let ours = measure(budget, || read_check_plan(&example, &event));
     let floor = measure(budget, || yaml_floor(&text));
-    row("example workflow: read + check + plan", ours, floor, "YAML parse only", Some(Duration::from_millis(5)));
+    row(
+        "example workflow: read + check + plan",
+        ours,
+        floor,
+        "YAML parse only",
+        Some(Duration::from_millis(5)),
+    );
 
     let big_text = generated(1000);
     let big = SourceFile::new("generated.yml", big_text.clone());
     let ours = measure(budget, || read_check_plan(&big, &event));
     let floor = measure(budget, || yaml_floor(&big_text));
-    row("1,000-job workflow: read + check + plan", ours, floor, "YAML parse only", Some(Duration::from_millis(100)));
+    row(
+        "1,000-job workflow: read + check + plan",
+        ours,
+        floor,
+        "YAML parse only",
+        Some(Duration::from_millis(100)),
+    );
 
     let mut ctx = MapContexts::default();
     ctx.insert(
@@ -139,7 +169,11 @@ fn main() {
     let parsed = parse(source).unwrap();
     let native = || {
         let msg = "deploy it";
-        black_box("push".eq_ignore_ascii_case(black_box("push")) && (black_box("refs/heads/develop") == "refs/heads/main" || msg.to_lowercase().contains("deploy")))
+        black_box(
+            "push".eq_ignore_ascii_case(black_box("push"))
+                && (black_box("refs/heads/develop") == "refs/heads/main"
+                    || msg.to_lowercase().contains("deploy")),
+        )
     };
     let n = 1000;
     let parse_eval = measure(budget, || {
@@ -157,8 +191,20 @@ fn main() {
             black_box(native());
         }
     }) / n;
-    row("expression: parse + eval", parse_eval, rust, "same test in Rust", None);
-    row("expression: eval (pre-parsed)", eval_only, rust, "same test in Rust", None);
+    row(
+        "expression: parse + eval",
+        parse_eval,
+        rust,
+        "same test in Rust",
+        None,
+    );
+    row(
+        "expression: eval (pre-parsed)",
+        eval_only,
+        rust,
+        "same test in Rust",
+        None,
+    );
     println!(
         "\nexpression evaluations per second: {:.0} parse+eval, {:.0} eval only",
         1.0 / parse_eval.as_secs_f64(),

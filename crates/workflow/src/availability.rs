@@ -35,19 +35,25 @@ pub(crate) const WORKFLOW_CONCURRENCY: Place = place("concurrency", &["github", 
 pub(crate) const WORKFLOW_ENV: Place = place("env", &["github", "secrets", "inputs", "vars"]);
 pub(crate) const WORKFLOW_DEFAULTS: Place = place("defaults.run", &["github", "inputs", "vars"]);
 pub(crate) const LITERAL: Place = place("this key", &[]);
-pub(crate) const JOB_NAME: Place =
-    place("jobs.<job_id>.name", &["github", "needs", "strategy", "matrix", "vars", "inputs"]);
+pub(crate) const JOB_NAME: Place = place(
+    "jobs.<job_id>.name",
+    &["github", "needs", "strategy", "matrix", "vars", "inputs"],
+);
 pub(crate) const JOB_IF: Place = Place {
     name: "jobs.<job_id>.if",
     contexts: &["github", "needs", "vars", "inputs"],
     status_functions: true,
     hash_files: false,
 };
-pub(crate) const JOB_RUNS_ON: Place =
-    place("jobs.<job_id>.runs-on", &["github", "needs", "strategy", "matrix", "vars", "inputs"]);
+pub(crate) const JOB_RUNS_ON: Place = place(
+    "jobs.<job_id>.runs-on",
+    &["github", "needs", "strategy", "matrix", "vars", "inputs"],
+);
 pub(crate) const JOB_ENV: Place = place(
     "jobs.<job_id>.env",
-    &["github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"],
+    &[
+        "github", "needs", "strategy", "matrix", "vars", "secrets", "inputs",
+    ],
 );
 pub(crate) const JOB_ENVIRONMENT: Place = place(
     "jobs.<job_id>.environment",
@@ -55,7 +61,9 @@ pub(crate) const JOB_ENVIRONMENT: Place = place(
 );
 pub(crate) const JOB_ENVIRONMENT_URL: Place = place(
     "jobs.<job_id>.environment.url",
-    &["github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "steps", "inputs"],
+    &[
+        "github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "steps", "inputs",
+    ],
 );
 pub(crate) const JOB_OUTPUTS: Place = place(
     "jobs.<job_id>.outputs.<output_id>",
@@ -70,10 +78,14 @@ pub(crate) const JOB_CONCURRENCY: Place = place(
 );
 pub(crate) const JOB_DEFAULTS: Place = place(
     "jobs.<job_id>.defaults.run",
-    &["github", "needs", "strategy", "matrix", "env", "vars", "inputs"],
+    &[
+        "github", "needs", "strategy", "matrix", "env", "vars", "inputs",
+    ],
 );
-pub(crate) const JOB_STRATEGY: Place =
-    place("jobs.<job_id>.strategy", &["github", "needs", "vars", "inputs"]);
+pub(crate) const JOB_STRATEGY: Place = place(
+    "jobs.<job_id>.strategy",
+    &["github", "needs", "vars", "inputs"],
+);
 pub(crate) const JOB_TIMEOUT: Place = place(
     "jobs.<job_id>.timeout-minutes",
     &["github", "needs", "strategy", "matrix", "vars", "inputs"],
@@ -91,7 +103,9 @@ pub(crate) const JOB_CONTAINER: Place = place(
 );
 pub(crate) const JOB_WITH: Place = place(
     "jobs.<job_id>.with",
-    &["github", "needs", "strategy", "matrix", "inputs", "vars", "secrets"],
+    &[
+        "github", "needs", "strategy", "matrix", "inputs", "vars", "secrets",
+    ],
 );
 pub(crate) const STEP_IF: Place = Place {
     name: "jobs.<job_id>.steps.if",
@@ -107,9 +121,13 @@ pub(crate) const STEP_KEY: Place = Place {
     status_functions: false,
     hash_files: true,
 };
-pub(crate) const CALL_INPUT_DEFAULT: Place =
-    place("on.workflow_call.inputs.<input_id>.default", &["github", "inputs", "vars"]);
-pub(crate) const CALL_OUTPUT_VALUE: Place =
-    place("on.workflow_call.outputs.<output_id>.value", &["github", "jobs", "vars", "inputs"]);
+pub(crate) const CALL_INPUT_DEFAULT: Place = place(
+    "on.workflow_call.inputs.<input_id>.default",
+    &["github", "inputs", "vars"],
+);
+pub(crate) const CALL_OUTPUT_VALUE: Place = place(
+    "on.workflow_call.outputs.<output_id>.value",
+    &["github", "jobs", "vars", "inputs"],
+);
 
 pub(crate) const STATUS_FUNCTIONS: [&str; 4] = ["success", "failure", "always", "cancelled"];

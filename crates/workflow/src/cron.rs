@@ -7,7 +7,9 @@ const FIELDS: [(&str, u32, u32); 5] = [
     ("month", 1, 12),
     ("day of week", 0, 6),
 ];
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /// Ok when the cron is valid; else what is wrong, in words.
@@ -36,7 +38,9 @@ fn check_part(part: &str, min: u32, max: u32, names: &[&str]) -> Result<(), Stri
         None => (part, None),
     };
     if let Some(step) = step {
-        let n: u32 = step.parse().map_err(|_| format!("step `{step}` is not a number"))?;
+        let n: u32 = step
+            .parse()
+            .map_err(|_| format!("step `{step}` is not a number"))?;
         if n == 0 {
             return Err("a step of 0 never fires".into());
         }
@@ -74,7 +78,13 @@ mod tests {
 
     #[test]
     fn accepts_githubs_examples() {
-        for ok in ["*/15 * * * *", "30 5,17 * * *", "0 0 * * MON-FRI", "0 12 1 jan,jul *", "5 4 * * 7"] {
+        for ok in [
+            "*/15 * * * *",
+            "30 5,17 * * *",
+            "0 0 * * MON-FRI",
+            "0 12 1 jan,jul *",
+            "5 4 * * 7",
+        ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
     }
@@ -82,7 +92,13 @@ mod tests {
     #[test]
     fn rejects_with_reasons() {
         assert_eq!(check("* * * *").unwrap_err(), "it has 4 fields, not 5");
-        assert_eq!(check("61 * * * *").unwrap_err(), "minute `61`: 61 is outside 0-59");
-        assert_eq!(check("* * * * */0").unwrap_err(), "day of week `*/0`: a step of 0 never fires");
+        assert_eq!(
+            check("61 * * * *").unwrap_err(),
+            "minute `61`: 61 is outside 0-59"
+        );
+        assert_eq!(
+            check("* * * * */0").unwrap_err(),
+            "day of week `*/0`: a step of 0 never fires"
+        );
     }
 }

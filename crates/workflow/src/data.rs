@@ -13,7 +13,12 @@ pub fn to_json_literal(d: &Data) -> Json {
         Data::Number(n) => json!(n),
         Data::Str(t) => json!(t.raw),
         Data::Seq(items) => Json::Array(items.iter().map(to_json_literal).collect()),
-        Data::Map(entries) => Json::Object(entries.iter().map(|(k, v)| (k.clone(), to_json_literal(v))).collect()),
+        Data::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json_literal(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -24,7 +29,7 @@ pub fn eval_partial(d: &Data, ctx: &dyn Contexts) -> Result<Partial, slipway_exp
         Data::Null => Partial::Known(Value::Null),
         Data::Bool(b) => Partial::Known(Value::Bool(*b)),
         Data::Number(n) => Partial::Known(Value::Number(*n)),
-        Data::Str(t) => crate::eval::template_partial(&t.template, ctx)?,
+        Data::Str(t) => t.template.eval_partial(ctx)?,
         Data::Seq(items) => {
             let mut out = Vec::new();
             for item in items {

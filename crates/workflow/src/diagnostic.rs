@@ -73,11 +73,21 @@ impl Diagnostic {
     /// The diagnostic with the source line and a caret under the spot.
     pub fn render(&self, source: Option<&SourceFile>) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "{}[{}]: {}", self.severity.as_str(), self.rule, self.message);
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}",
+            self.severity.as_str(),
+            self.rule,
+            self.message
+        );
         let line_no = self.span.start.line;
         let gutter = line_no.to_string().len();
         let pad = " ".repeat(gutter);
-        let _ = writeln!(out, "{pad}--> {}:{}:{}", self.file, line_no, self.span.start.column);
+        let _ = writeln!(
+            out,
+            "{pad}--> {}:{}:{}",
+            self.file, line_no, self.span.start.column
+        );
         match source.and_then(|s| s.line(line_no)) {
             Some(text) => {
                 let shown = text.replace('\t', " ");
@@ -95,7 +105,11 @@ impl Diagnostic {
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{line_no} | {shown}");
                 let carets = "^".repeat(end - start);
-                let label = self.help.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+                let label = self
+                    .help
+                    .as_deref()
+                    .map(|h| format!(" {h}"))
+                    .unwrap_or_default();
                 let _ = writeln!(out, "{pad} | {}{carets}{label}", " ".repeat(start - 1));
             }
             None => {
@@ -139,8 +153,13 @@ mod tests {
     #[test]
     fn renders_caret_under_the_span() {
         let src = SourceFile::new("ci.yml", "jobs:\n  a:\n    needs: [tset]\n");
-        let d = Diagnostic::error("unknown-job", "ci.yml", Span::on_line(3, 13, 4), "no job `tset`")
-            .with_help("did you mean `test`?");
+        let d = Diagnostic::error(
+            "unknown-job",
+            "ci.yml",
+            Span::on_line(3, 13, 4),
+            "no job `tset`",
+        )
+        .with_help("did you mean `test`?");
         insta::assert_snapshot!(d.render(Some(&src)), @r"
         error[unknown-job]: no job `tset`
          --> ci.yml:3:13
@@ -152,7 +171,10 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(suggest("tset", ["test", "build"]).as_deref(), Some("did you mean `test`?"));
+        assert_eq!(
+            suggest("tset", ["test", "build"]).as_deref(),
+            Some("did you mean `test`?")
+        );
         assert_eq!(suggest("zzz", ["test", "build"]), None);
     }
 }

@@ -193,11 +193,31 @@ impl Event {
         put("ref_type", json!(self.ref_type()));
         put("ref_protected", json!(false));
         put("sha", json!(self.sha));
-        put("base_ref", json!(if is_pr { self.base_ref.clone().unwrap_or_default() } else { String::new() }));
-        put("head_ref", json!(if is_pr { self.head_ref.clone().unwrap_or_default() } else { String::new() }));
+        put(
+            "base_ref",
+            json!(if is_pr {
+                self.base_ref.clone().unwrap_or_default()
+            } else {
+                String::new()
+            }),
+        );
+        put(
+            "head_ref",
+            json!(if is_pr {
+                self.head_ref.clone().unwrap_or_default()
+            } else {
+                String::new()
+            }),
+        );
         put("repository", json!(self.repo.full_name));
         put("repository_owner", json!(self.repo.owner()));
-        put("repositoryUrl", json!(format!("{}/{}.git", self.repo.server_url, self.repo.full_name)));
+        put(
+            "repositoryUrl",
+            json!(format!(
+                "{}/{}.git",
+                self.repo.server_url, self.repo.full_name
+            )),
+        );
         put("actor", json!(self.actor));
         put("triggering_actor", json!(self.actor));
         put("workspace", json!(self.repo.workspace));
@@ -206,7 +226,10 @@ impl Event {
         put("run_attempt", json!("1"));
         put("server_url", json!(self.repo.server_url));
         put("api_url", json!(format!("{}/api/v3", self.repo.server_url)));
-        put("graphql_url", json!(format!("{}/api/graphql", self.repo.server_url)));
+        put(
+            "graphql_url",
+            json!(format!("{}/api/graphql", self.repo.server_url)),
+        );
         put("workflow", json!(""));
         put("action", json!(""));
         put("token", json!(""));

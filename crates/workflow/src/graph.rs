@@ -23,7 +23,10 @@ pub(crate) fn resolve_needs(wf: &mut Workflow, file: &str, diags: &mut Vec<Diagn
                             "unknown-job",
                             file,
                             need.span,
-                            format!("job `{}` needs `{}`, which is not a job in this workflow", job.id.value, need.value),
+                            format!(
+                                "job `{}` needs `{}`, which is not a job in this workflow",
+                                job.id.value, need.value
+                            ),
                         )
                         .with_help(help),
                     );
@@ -33,7 +36,10 @@ pub(crate) fn resolve_needs(wf: &mut Workflow, file: &str, diags: &mut Vec<Diagn
         job.needs = resolved;
     }
     for cycle in find_cycles(wf) {
-        let names: Vec<&str> = cycle.iter().map(|&i| wf.jobs[i].id.value.as_str()).collect();
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&i| wf.jobs[i].id.value.as_str())
+            .collect();
         let first = &wf.jobs[cycle[0]];
         let span = first
             .needs_names
@@ -48,7 +54,10 @@ pub(crate) fn resolve_needs(wf: &mut Workflow, file: &str, diags: &mut Vec<Diagn
                 "needs-cycle",
                 file,
                 span,
-                format!("jobs depend on each other in a cycle: {}", path.join(" -> ")),
+                format!(
+                    "jobs depend on each other in a cycle: {}",
+                    path.join(" -> ")
+                ),
             )
             .with_help("remove one of these `needs` to break the cycle"),
         );
@@ -85,7 +94,12 @@ fn find_cycles(wf: &Workflow) -> Vec<Vec<usize>> {
                     Mark::Active => {
                         let from = stack.iter().position(|(j, _)| *j == dep).unwrap_or(0);
                         let mut cycle: Vec<usize> = stack[from..].iter().map(|(j, _)| *j).collect();
-                        let min = cycle.iter().enumerate().min_by_key(|(_, j)| **j).map(|(i, _)| i).unwrap_or(0);
+                        let min = cycle
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, j)| **j)
+                            .map(|(i, _)| i)
+                            .unwrap_or(0);
                         cycle.rotate_left(min);
                         if !cycles.contains(&cycle) {
                             cycles.push(cycle);
@@ -115,7 +129,8 @@ pub fn stages(wf: &Workflow) -> Vec<usize> {
         }
     }
     let mut stage = vec![0usize; n];
-    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| waiting_on[i] == 0).collect();
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|&i| waiting_on[i] == 0).collect();
     while let Some(i) = ready.pop_front() {
         for &k in &dependents[i] {
             stage[k] = stage[k].max(stage[i] + 1);
@@ -135,4 +150,3 @@ pub fn topological_order(wf: &Workflow) -> Vec<usize> {
     order.sort_by_key(|&i| (stage[i], i));
     order
 }
-

@@ -6,7 +6,6 @@ mod availability;
 pub mod cron;
 pub mod data;
 pub mod diagnostic;
-pub mod eval;
 pub mod event;
 pub mod filter_pattern;
 pub mod graph;

@@ -72,13 +72,17 @@ pub fn lint(wf: &Workflow) -> Vec<Diagnostic> {
                 injection(file, run, "script", &mut out);
             }
             if let Some(uses) = &step.uses {
-                let (Some(slug), Some(version)) = (uses.value.slug(), uses.value.version()) else { continue };
+                let (Some(slug), Some(version)) = (uses.value.slug(), uses.value.version()) else {
+                    continue;
+                };
                 if slug == "actions/github-script" {
                     if let Some((_, script)) = step.with.iter().find(|(k, _)| k.value == "script") {
                         injection(file, script, "script", &mut out);
                     }
                 }
-                let Some(known) = known_actions::find(&slug, version) else { continue };
+                let Some(known) = known_actions::find(&slug, version) else {
+                    continue;
+                };
                 for (key, _) in &step.with {
                     if known.inputs.contains(&key.value.as_str()) {
                         continue;
@@ -95,7 +99,10 @@ pub fn lint(wf: &Workflow) -> Vec<Diagnostic> {
                             "unknown-input",
                             file,
                             key.span,
-                            format!("`{slug}@{version}` has no input `{}`; it is ignored", key.value),
+                            format!(
+                                "`{slug}@{version}` has no input `{}`; it is ignored",
+                                key.value
+                            ),
                         )
                         .with_help(help),
                     );
@@ -130,10 +137,22 @@ fn always_true(file: &str, span: Span) -> Diagnostic {
 
 fn deprecated_commands(file: &str, run: &Text, out: &mut Vec<Diagnostic>) {
     const COMMANDS: [(&str, &str); 4] = [
-        ("::set-output", "write `name=value` to \"$GITHUB_OUTPUT\" instead"),
-        ("::save-state", "write `name=value` to \"$GITHUB_STATE\" instead"),
-        ("::set-env", "disabled by GitHub; write `NAME=value` to \"$GITHUB_ENV\" instead"),
-        ("::add-path", "disabled by GitHub; append the directory to \"$GITHUB_PATH\" instead"),
+        (
+            "::set-output",
+            "write `name=value` to \"$GITHUB_OUTPUT\" instead",
+        ),
+        (
+            "::save-state",
+            "write `name=value` to \"$GITHUB_STATE\" instead",
+        ),
+        (
+            "::set-env",
+            "disabled by GitHub; write `NAME=value` to \"$GITHUB_ENV\" instead",
+        ),
+        (
+            "::add-path",
+            "disabled by GitHub; append the directory to \"$GITHUB_PATH\" instead",
+        ),
     ];
     for (command, help) in COMMANDS {
         for (byte, _) in run.raw.match_indices(command) {
@@ -144,7 +163,10 @@ fn deprecated_commands(file: &str, run: &Text, out: &mut Vec<Diagnostic>) {
                     "deprecated-command",
                     file,
                     Span::on_line(pos.line, pos.column, command.len()),
-                    format!("the `{}` workflow command is deprecated", command.trim_start_matches(':')),
+                    format!(
+                        "the `{}` workflow command is deprecated",
+                        command.trim_start_matches(':')
+                    ),
                 )
                 .with_help(help),
             );
@@ -154,12 +176,14 @@ fn deprecated_commands(file: &str, run: &Text, out: &mut Vec<Diagnostic>) {
 
 fn injection(file: &str, text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
     for segment in &text.template.segments {
-        let Segment::Expr { expr, offset, .. } = segment else { continue };
+        let Segment::Expr { expr, offset, .. } = segment else {
+            continue;
+        };
         for reference in expr.references() {
             let path = reference.path.to_ascii_lowercase();
-            let hit = UNTRUSTED.iter().find(|u| {
-                path == **u || (u.contains(".*.") && matches_star(u, &path))
-            });
+            let hit = UNTRUSTED
+                .iter()
+                .find(|u| path == **u || (u.contains(".*.") && matches_star(u, &path)));
             let Some(hit) = hit else { continue };
             let pos = text.pos_of(offset + reference.offset);
             out.push(
@@ -181,7 +205,9 @@ fn injection(file: &str, text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
 /// as a reference path writes it (`github.event.commits.*.message` or with an index).
 fn matches_star(pattern: &str, path: &str) -> bool {
     let (head, tail) = pattern.split_once(".*.").unwrap_or((pattern, ""));
-    let Some(rest) = path.strip_prefix(head) else { return false };
+    let Some(rest) = path.strip_prefix(head) else {
+        return false;
+    };
     rest.ends_with(&format!(".{tail}")) && (rest.starts_with(".*.") || rest.starts_with('['))
 }
 
@@ -214,8 +240,14 @@ fn never_runs(wf: &Workflow, out: &mut Vec<Diagnostic>) {
                         out.push(Diagnostic::warning(
                             "never-runs",
                             &wf.file,
-                            job.condition.as_ref().map(|c| c.span).unwrap_or(job.id.span),
-                            format!("job `{}` can never run: its `if:` is always false", job.id.value),
+                            job.condition
+                                .as_ref()
+                                .map(|c| c.span)
+                                .unwrap_or(job.id.span),
+                            format!(
+                                "job `{}` can never run: its `if:` is always false",
+                                job.id.value
+                            ),
                         ));
                         continue;
                     }
@@ -234,7 +266,10 @@ fn never_runs(wf: &Workflow, out: &mut Vec<Diagnostic>) {
                     "never-runs",
                     &wf.file,
                     job.id.span,
-                    format!("job `{}` can never run: it needs `{}`, which never runs", job.id.value, wf.jobs[n].id.value),
+                    format!(
+                        "job `{}` can never run: it needs `{}`, which never runs",
+                        job.id.value, wf.jobs[n].id.value
+                    ),
                 )
                 .with_help("add `if: always()` (or another status check) if it should run anyway"),
             );

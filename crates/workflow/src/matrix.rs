@@ -68,7 +68,8 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && x.iter().all(|(k, v)| {
-                    y.iter().any(|(k2, v2)| k.eq_ignore_ascii_case(k2) && same(v, v2))
+                    y.iter()
+                        .any(|(k2, v2)| k.eq_ignore_ascii_case(k2) && same(v, v2))
                 })
         }
         _ => a == b,

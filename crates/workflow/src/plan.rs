@@ -10,7 +10,6 @@ use serde_json::Value as Json;
 use slipway_expr::{Contexts, Lookup, Partial, StatusFunction, Value};
 
 use crate::data;
-use crate::eval::template_partial;
 use crate::event::Event;
 use crate::graph;
 use crate::matrix::{self, Combination, Dimension, Matrix};
@@ -113,20 +112,32 @@ pub fn plan_workflow(wf: &Workflow, event: &Event) -> WorkflowPlan {
         return plan;
     }
     let stages = graph::stages(wf);
-    let inputs = Value::from_json(&event.inputs_context(
-        wf.on.get(&event.name).map(|t| t.inputs.as_slice()).unwrap_or(&[]),
-    ));
+    let inputs = Value::from_json(
+        &event.inputs_context(
+            wf.on
+                .get(&event.name)
+                .map(|t| t.inputs.as_slice())
+                .unwrap_or(&[]),
+        ),
+    );
     // One decision per job; matrix instances share it.
-    let mut decisions: Vec<(Decision, String)> = vec![(Decision::Run, String::new()); wf.jobs.len()];
+    let mut decisions: Vec<(Decision, String)> =
+        vec![(Decision::Run, String::new()); wf.jobs.len()];
     for index in graph::topological_order(wf) {
         let job = &wf.jobs[index];
         let github = Value::from_json(&event.github_context(Some(&job.id.value)));
         let (decision, reason) = decide_job(wf, job, &decisions, github.clone(), inputs.clone());
         decisions[index] = (decision, reason.clone());
-        let needs: Vec<String> = job.needs.iter().map(|&n| wf.jobs[n].id.value.clone()).collect();
+        let needs: Vec<String> = job
+            .needs
+            .iter()
+            .map(|&n| wf.jobs[n].id.value.clone())
+            .collect();
         let mut notes = Vec::new();
         if job.container.is_some() {
-            notes.push("`container` is read but not supported yet: steps run on the host".to_string());
+            notes.push(
+                "`container` is read but not supported yet: steps run on the host".to_string(),
+            );
         }
         if job.services.is_some() {
             notes.push("`services` are read but not started yet".to_string());
@@ -142,10 +153,13 @@ pub fn plan_workflow(wf: &Workflow, event: &Event) -> WorkflowPlan {
             success: Lookup::Known(true),
             failure: Lookup::Known(false),
         };
-        let environment = job.environment.as_ref().map(|e| match template_partial(&e.name.template, &ctx) {
-            Ok(Partial::Known(v)) => v.to_display_string(),
-            _ => e.name.raw.clone(),
-        });
+        let environment =
+            job.environment
+                .as_ref()
+                .map(|e| match e.name.template.eval_partial(&ctx) {
+                    Ok(Partial::Known(v)) => v.to_display_string(),
+                    _ => e.name.raw.clone(),
+                });
         let base = JobPlan {
             id: job.id.value.clone(),
             name: job.display_name(),
@@ -194,16 +208,21 @@ fn expand_matrix(job: &Job, ctx: &dyn Contexts) -> MatrixPlan {
         return MatrixPlan::None;
     };
     let unknown = |depends_on: Vec<String>| {
-        MatrixPlan::Unknown(format!("the matrix depends on {} and is expanded at run time", depends_on.join(", ")))
+        MatrixPlan::Unknown(format!(
+            "the matrix depends on {} and is expanded at run time",
+            depends_on.join(", ")
+        ))
     };
     let (dimensions, include, exclude) = match matrix {
-        Matrix::Expr(text) => match template_partial(&text.template, ctx) {
+        Matrix::Expr(text) => match text.template.eval_partial(ctx) {
             Ok(Partial::Known(v)) => match split_matrix_value(&v) {
                 Ok(parts) => parts,
                 Err(e) => return MatrixPlan::Unknown(e),
             },
             Ok(Partial::Unknown { depends_on }) => return unknown(depends_on),
-            Err(e) => return MatrixPlan::Unknown(format!("the matrix expression fails: {}", e.message)),
+            Err(e) => {
+                return MatrixPlan::Unknown(format!("the matrix expression fails: {}", e.message))
+            }
         },
         Matrix::Map {
             dimensions,
@@ -214,11 +233,15 @@ fn expand_matrix(job: &Job, ctx: &dyn Contexts) -> MatrixPlan {
             let mut dims = Vec::new();
             for (name, dim) in dimensions {
                 let value = match dim {
-                    Dimension::Values(values) => data::eval_partial(&Data::Seq(values.clone()), ctx),
-                    Dimension::Expr(text) => template_partial(&text.template, ctx),
+                    Dimension::Values(values) => {
+                        data::eval_partial(&Data::Seq(values.clone()), ctx)
+                    }
+                    Dimension::Expr(text) => text.template.eval_partial(ctx),
                 };
                 match value {
-                    Ok(Partial::Known(Value::Array(values))) => dims.push((name.value.clone(), values)),
+                    Ok(Partial::Known(Value::Array(values))) => {
+                        dims.push((name.value.clone(), values))
+                    }
                     Ok(Partial::Known(other)) => {
                         return MatrixPlan::Unknown(format!(
                             "matrix dimension `{}` is {}, not a list",
@@ -227,7 +250,12 @@ fn expand_matrix(job: &Job, ctx: &dyn Contexts) -> MatrixPlan {
                         ))
                     }
                     Ok(Partial::Unknown { depends_on }) => return unknown(depends_on),
-                    Err(e) => return MatrixPlan::Unknown(format!("matrix dimension `{}` fails: {}", name.value, e.message)),
+                    Err(e) => {
+                        return MatrixPlan::Unknown(format!(
+                            "matrix dimension `{}` fails: {}",
+                            name.value, e.message
+                        ))
+                    }
                 }
             }
             let mut lists = [Vec::new(), Vec::new()];
@@ -239,7 +267,9 @@ fn expand_matrix(job: &Job, ctx: &dyn Contexts) -> MatrixPlan {
                             Err(e) => return MatrixPlan::Unknown(e),
                         },
                         Ok(Partial::Unknown { depends_on }) => return unknown(depends_on),
-                        Err(e) => return MatrixPlan::Unknown(format!("the matrix fails: {}", e.message)),
+                        Err(e) => {
+                            return MatrixPlan::Unknown(format!("the matrix fails: {}", e.message))
+                        }
                     }
                 }
             }
@@ -253,12 +283,19 @@ fn expand_matrix(job: &Job, ctx: &dyn Contexts) -> MatrixPlan {
     }
 }
 
-type MatrixParts = (Vec<(String, Vec<Value>)>, Vec<Combination>, Vec<Combination>);
+type MatrixParts = (
+    Vec<(String, Vec<Value>)>,
+    Vec<Combination>,
+    Vec<Combination>,
+);
 
 /// A matrix given as one value (from `fromJSON`): dimensions, include, exclude.
 fn split_matrix_value(v: &Value) -> Result<MatrixParts, String> {
     let Value::Object(entries) = v else {
-        return Err(format!("the matrix expression gives {}, not an object", v.kind()));
+        return Err(format!(
+            "the matrix expression gives {}, not an object",
+            v.kind()
+        ));
     };
     let mut dims = Vec::new();
     let mut include = Vec::new();
@@ -269,7 +306,12 @@ fn split_matrix_value(v: &Value) -> Result<MatrixParts, String> {
             "exclude" => exclude = combinations(v)?,
             _ => match v {
                 Value::Array(items) => dims.push((k.clone(), items.clone())),
-                other => return Err(format!("matrix dimension `{k}` is {}, not a list", other.kind())),
+                other => {
+                    return Err(format!(
+                        "matrix dimension `{k}` is {}, not a list",
+                        other.kind()
+                    ))
+                }
             },
         }
     }
@@ -278,13 +320,19 @@ fn split_matrix_value(v: &Value) -> Result<MatrixParts, String> {
 
 fn combinations(v: &Value) -> Result<Vec<Combination>, String> {
     let Value::Array(items) = v else {
-        return Err(format!("matrix include/exclude is {}, not a list", v.kind()));
+        return Err(format!(
+            "matrix include/exclude is {}, not a list",
+            v.kind()
+        ));
     };
     items
         .iter()
         .map(|item| match item {
             Value::Object(entries) => Ok(entries.clone()),
-            other => Err(format!("a matrix include/exclude entry is {}, not an object", other.kind())),
+            other => Err(format!(
+                "a matrix include/exclude entry is {}, not an object",
+                other.kind()
+            )),
         })
         .collect()
 }
@@ -304,7 +352,7 @@ fn job_name(job: &Job, base: &PlanContexts<'_>, combo: Option<&Combination>) -> 
     let (name, uses_matrix) = match &job.name {
         Some(text) => {
             let uses_matrix = text.raw.contains("matrix");
-            match template_partial(&text.template, &ctx) {
+            match text.template.eval_partial(&ctx) {
                 Ok(Partial::Known(v)) => (v.to_display_string(), uses_matrix),
                 _ => (text.raw.clone(), uses_matrix),
             }
@@ -334,14 +382,24 @@ fn decide_job(
     github: Value,
     inputs: Value,
 ) -> (Decision, String) {
-    let skipped_need = job.needs.iter().find(|&&n| decisions[n].0 == Decision::Skip);
-    let conditional_need = job.needs.iter().find(|&&n| decisions[n].0 == Decision::Conditional);
+    let skipped_need = job
+        .needs
+        .iter()
+        .find(|&&n| decisions[n].0 == Decision::Skip);
+    let conditional_need = job
+        .needs
+        .iter()
+        .find(|&&n| decisions[n].0 == Decision::Conditional);
     let success = match (skipped_need, conditional_need) {
         (Some(_), _) => Lookup::Known(false),
         (None, Some(_)) => Lookup::Unknown,
         (None, None) => Lookup::Known(true),
     };
-    let failure = if job.needs.is_empty() { Lookup::Known(false) } else { Lookup::Unknown };
+    let failure = if job.needs.is_empty() {
+        Lookup::Known(false)
+    } else {
+        Lookup::Unknown
+    };
     let ctx = PlanContexts {
         github,
         inputs,
@@ -353,10 +411,16 @@ fn decide_job(
     let need_name = |n: usize| wf.jobs[n].id.value.as_str();
     let implicit_success = |detail: String| -> (Decision, String) {
         match (skipped_need, conditional_need) {
-            (Some(&n), _) => (Decision::Skip, format!("needed job `{}` is skipped", need_name(n))),
+            (Some(&n), _) => (
+                Decision::Skip,
+                format!("needed job `{}` is skipped", need_name(n)),
+            ),
             (None, Some(&n)) => (
                 Decision::Conditional,
-                format!("{detail}; runs only if `{}` runs and succeeds", need_name(n)),
+                format!(
+                    "{detail}; runs only if `{}` runs and succeeds",
+                    need_name(n)
+                ),
             ),
             (None, None) => (Decision::Run, detail),
         }
@@ -372,7 +436,9 @@ fn decide_job(
     let shown = condition.display();
     let expr = match &condition.form {
         ConditionForm::Template(_) => {
-            return implicit_success(format!("`if: {shown}` is always true (a string with `${{{{ }}}}` inside)"))
+            return implicit_success(format!(
+                "`if: {shown}` is always true (a string with `${{{{ }}}}` inside)"
+            ))
         }
         ConditionForm::Expression(expr) => expr,
     };
@@ -389,23 +455,38 @@ fn decide_job(
         Ok(Partial::Known(_)) => {
             if !explicit_status {
                 if let Some(&n) = skipped_need {
-                    return (Decision::Skip, format!("needed job `{}` is skipped", need_name(n)));
+                    return (
+                        Decision::Skip,
+                        format!("needed job `{}` is skipped", need_name(n)),
+                    );
                 }
             }
-            (Decision::Skip, format!("`if: {shown}` is false{}", values_of(expr, &ctx)))
+            (
+                Decision::Skip,
+                format!("`if: {shown}` is false{}", values_of(expr, &ctx)),
+            )
         }
         Ok(Partial::Unknown { depends_on }) => {
             if !explicit_status {
                 if let Some(&n) = skipped_need {
-                    return (Decision::Skip, format!("needed job `{}` is skipped", need_name(n)));
+                    return (
+                        Decision::Skip,
+                        format!("needed job `{}` is skipped", need_name(n)),
+                    );
                 }
             }
             (
                 Decision::Conditional,
-                format!("`if: {shown}` depends on {} at run time", depends_on.join(", ")),
+                format!(
+                    "`if: {shown}` depends on {} at run time",
+                    depends_on.join(", ")
+                ),
             )
         }
-        Err(e) => (Decision::Skip, format!("`if: {shown}` fails to evaluate: {}", e.message)),
+        Err(e) => (
+            Decision::Skip,
+            format!("`if: {shown}` fails to evaluate: {}", e.message),
+        ),
     }
 }
 
@@ -417,7 +498,9 @@ fn values_of(expr: &slipway_expr::Expr, ctx: &dyn Contexts) -> String {
         if shown.len() == 3 || reference.path.contains('*') {
             continue;
         }
-        let Ok(path) = slipway_expr::parse(&reference.path) else { continue };
+        let Ok(path) = slipway_expr::parse(&reference.path) else {
+            continue;
+        };
         if let Ok(Partial::Known(v)) = path.eval_partial(ctx) {
             let text = match &v {
                 Value::String(s) => format!("'{s}'"),

@@ -14,6 +14,23 @@ use crate::triggers::{DispatchInput, EventFilters, EventTrigger, Filter, InputTy
 use crate::workflow::*;
 use crate::yaml::{self, Node, NodeValue, Style};
 
+/// The expression parser says "at position N" (inside the expression);
+/// diagnostics show file:line:column instead.
+fn without_position(message: &str) -> String {
+    let mut out = message.to_string();
+    while let Some(start) = out.find(" at position ") {
+        let digits = out[start + 13..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        if digits == 0 {
+            break;
+        }
+        out.replace_range(start..start + 13 + digits, "");
+    }
+    out
+}
+
 /// What reading a file gave: the workflow when it had no errors, and every
 /// diagnostic found (errors, and warnings about what cannot run here).
 pub struct ReadOutcome {
@@ -29,14 +46,24 @@ pub fn read_workflow(source: &SourceFile) -> ReadOutcome {
     let workflow = match yaml::parse(&source.text) {
         Ok((root, problems)) => {
             for p in problems {
-                r.diags.push(Diagnostic::error("duplicate-key", &source.path, p.span, p.message));
+                r.diags.push(Diagnostic::error(
+                    "duplicate-key",
+                    &source.path,
+                    p.span,
+                    p.message,
+                ));
             }
             r.workflow(&root)
         }
         Err(e) => {
             r.diags.push(
-                Diagnostic::error("yaml-syntax", &source.path, e.span, format!("invalid YAML: {}", e.message))
-                    .with_help("fix the YAML syntax here"),
+                Diagnostic::error(
+                    "yaml-syntax",
+                    &source.path,
+                    e.span,
+                    format!("invalid YAML: {}", e.message),
+                )
+                .with_help("check the indentation and quoting here and on the line before"),
             );
             None
         }
@@ -50,33 +77,124 @@ pub fn read_workflow(source: &SourceFile) -> ReadOutcome {
     }
 }
 
-const WORKFLOW_KEYS: &[&str] = &["name", "run-name", "on", "permissions", "env", "defaults", "concurrency", "jobs"];
+const WORKFLOW_KEYS: &[&str] = &[
+    "name",
+    "run-name",
+    "on",
+    "permissions",
+    "env",
+    "defaults",
+    "concurrency",
+    "jobs",
+];
 const JOB_KEYS: &[&str] = &[
-    "name", "needs", "permissions", "runs-on", "environment", "concurrency", "outputs", "env",
-    "defaults", "if", "steps", "timeout-minutes", "strategy", "continue-on-error", "container",
-    "services", "uses", "with", "secrets",
+    "name",
+    "needs",
+    "permissions",
+    "runs-on",
+    "environment",
+    "concurrency",
+    "outputs",
+    "env",
+    "defaults",
+    "if",
+    "steps",
+    "timeout-minutes",
+    "strategy",
+    "continue-on-error",
+    "container",
+    "services",
+    "uses",
+    "with",
+    "secrets",
 ];
 const RUN_STEP_KEYS: &[&str] = &[
-    "id", "name", "if", "run", "shell", "working-directory", "env", "continue-on-error", "timeout-minutes",
+    "id",
+    "name",
+    "if",
+    "run",
+    "shell",
+    "working-directory",
+    "env",
+    "continue-on-error",
+    "timeout-minutes",
 ];
-const USES_STEP_KEYS: &[&str] = &["id", "name", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes"];
+const USES_STEP_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "if",
+    "uses",
+    "with",
+    "env",
+    "continue-on-error",
+    "timeout-minutes",
+];
 const ALL_STEP_KEYS: &[&str] = &[
-    "id", "name", "if", "run", "uses", "with", "shell", "working-directory", "env",
-    "continue-on-error", "timeout-minutes",
+    "id",
+    "name",
+    "if",
+    "run",
+    "uses",
+    "with",
+    "shell",
+    "working-directory",
+    "env",
+    "continue-on-error",
+    "timeout-minutes",
 ];
 pub(crate) const EVENTS: &[&str] = &[
-    "branch_protection_rule", "check_run", "check_suite", "create", "delete", "deployment",
-    "deployment_status", "discussion", "discussion_comment", "fork", "gollum", "issue_comment",
-    "issues", "label", "merge_group", "milestone", "page_build", "project", "project_card",
-    "project_column", "public", "pull_request", "pull_request_review",
-    "pull_request_review_comment", "pull_request_target", "push", "registry_package", "release",
-    "repository_dispatch", "schedule", "status", "watch", "workflow_call", "workflow_dispatch",
+    "branch_protection_rule",
+    "check_run",
+    "check_suite",
+    "create",
+    "delete",
+    "deployment",
+    "deployment_status",
+    "discussion",
+    "discussion_comment",
+    "fork",
+    "gollum",
+    "issue_comment",
+    "issues",
+    "label",
+    "merge_group",
+    "milestone",
+    "page_build",
+    "project",
+    "project_card",
+    "project_column",
+    "public",
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "pull_request_target",
+    "push",
+    "registry_package",
+    "release",
+    "repository_dispatch",
+    "schedule",
+    "status",
+    "watch",
+    "workflow_call",
+    "workflow_dispatch",
     "workflow_run",
 ];
 const PERMISSION_SCOPES: &[&str] = &[
-    "actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token",
-    "issues", "models", "packages", "pages", "pull-requests", "repository-projects",
-    "security-events", "statuses",
+    "actions",
+    "attestations",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "id-token",
+    "issues",
+    "models",
+    "packages",
+    "pages",
+    "pull-requests",
+    "repository-projects",
+    "security-events",
+    "statuses",
 ];
 
 struct Reader<'s> {
@@ -85,13 +203,15 @@ struct Reader<'s> {
 }
 
 impl<'s> Reader<'s> {
-    fn error(&mut self, rule: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(rule, &self.src.path, span, message));
+    fn error(
+        &mut self,
+        rule: &'static str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::error(rule, &self.src.path, span, message));
         self.diags.last_mut().expect("just pushed")
-    }
-
-    fn warning(&mut self, rule: &'static str, span: Span, message: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(rule, &self.src.path, span, message));
     }
 
     fn type_error(&mut self, node: &Node, what: &str, expected: &str) {
@@ -104,7 +224,12 @@ impl<'s> Reader<'s> {
 
     /// The entries of a mapping whose keys are all allowed; unknown keys
     /// are reported with the closest known key.
-    fn entries<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Vec<(&'n str, &'n Node, Span)> {
+    fn entries<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Vec<(&'n str, &'n Node, Span)> {
         let Some(map) = node.as_map() else {
             self.type_error(node, what, "a mapping");
             return Vec::new();
@@ -112,14 +237,22 @@ impl<'s> Reader<'s> {
         let mut out = Vec::new();
         for (k, v) in map {
             let Some(key) = k.as_scalar() else {
-                self.error("invalid-type", k.span, format!("keys of `{what}` must be strings"));
+                self.error(
+                    "invalid-type",
+                    k.span,
+                    format!("keys of `{what}` must be strings"),
+                );
                 continue;
             };
             if !allowed.is_empty() && !allowed.contains(&key) {
                 let help = suggest(key, allowed.iter().copied())
                     .unwrap_or_else(|| format!("allowed keys: {}", allowed.join(", ")));
-                self.error("unknown-key", k.span, format!("unknown key `{key}` in `{what}`"))
-                    .help = Some(help);
+                self.error(
+                    "unknown-key",
+                    k.span,
+                    format!("unknown key `{key}` in `{what}`"),
+                )
+                .help = Some(help);
                 continue;
             }
             out.push((key, v, k.span));
@@ -179,14 +312,20 @@ impl<'s> Reader<'s> {
                 self.error(
                     "invalid-expression",
                     Span::point(pos.line, pos.column),
-                    format!("invalid expression: {}", e.message),
+                    format!("invalid expression: {}", without_position(&e.message)),
                 );
                 None
             }
         }
     }
 
-    fn check_contexts(&mut self, expr: &slipway_expr::Expr, node: &Node, base: usize, place: Place) {
+    fn check_contexts(
+        &mut self,
+        expr: &slipway_expr::Expr,
+        node: &Node,
+        base: usize,
+        place: Place,
+    ) {
         for reference in expr.references() {
             let name = reference
                 .path
@@ -199,7 +338,8 @@ impl<'s> Reader<'s> {
             if !at::ALL_CONTEXTS.contains(&name.as_str()) {
                 let help = suggest(&name, at::ALL_CONTEXTS)
                     .unwrap_or_else(|| format!("known contexts: {}", at::ALL_CONTEXTS.join(", ")));
-                self.error("unknown-context", span, format!("unknown context `{name}`")).help = Some(help);
+                self.error("unknown-context", span, format!("unknown context `{name}`"))
+                    .help = Some(help);
             } else if !place.contexts.contains(&name.as_str()) {
                 let available = if place.contexts.is_empty() {
                     "expressions are not allowed here".to_string()
@@ -221,13 +361,19 @@ impl<'s> Reader<'s> {
                 self.error(
                     "unavailable-function",
                     span,
-                    format!("`{function}()` can only be used in `if:` conditions, not in `{}`", place.name),
+                    format!(
+                        "`{function}()` can only be used in `if:` conditions, not in `{}`",
+                        place.name
+                    ),
                 );
             } else if function == "hashfiles" && !place.hash_files {
                 self.error(
                     "unavailable-function",
                     span,
-                    format!("`hashFiles()` can only be used in steps, not in `{}`", place.name),
+                    format!(
+                        "`hashFiles()` can only be used in steps, not in `{}`",
+                        place.name
+                    ),
                 );
             }
         }
@@ -274,7 +420,10 @@ impl<'s> Reader<'s> {
                 self.error(
                     "invalid-expression",
                     Span::point(pos.line, pos.column),
-                    format!("invalid expression in `if`: {}", e.message),
+                    format!(
+                        "invalid expression in `if`: {}",
+                        without_position(&e.message)
+                    ),
                 );
                 None
             }
@@ -348,7 +497,9 @@ impl<'s> Reader<'s> {
                     None => Data::Null,
                 }
             }
-            NodeValue::Seq(items) => Data::Seq(items.iter().map(|i| self.data(i, what, place)).collect()),
+            NodeValue::Seq(items) => {
+                Data::Seq(items.iter().map(|i| self.data(i, what, place)).collect())
+            }
             NodeValue::Map(entries) => Data::Map(
                 entries
                     .iter()
@@ -377,7 +528,11 @@ impl<'s> Reader<'s> {
             if let Some(text) = match value.value {
                 NodeValue::Scalar { .. } => self.text(value, what, place),
                 _ => {
-                    self.type_error(value, &format!("{what}.{key}"), "a string, number or boolean");
+                    self.type_error(
+                        value,
+                        &format!("{what}.{key}"),
+                        "a string, number or boolean",
+                    );
                     None
                 }
             } {
@@ -391,7 +546,11 @@ impl<'s> Reader<'s> {
         let mut d = RunDefaults::default();
         for (key, value, _) in self.entries(node, what, &["run"]) {
             debug_assert_eq!(key, "run");
-            for (key, value, _) in self.entries(value, &format!("{what}.run"), &["shell", "working-directory"]) {
+            for (key, value, _) in self.entries(
+                value,
+                &format!("{what}.run"),
+                &["shell", "working-directory"],
+            ) {
                 match key {
                     "shell" => d.shell = self.text(value, "shell", place),
                     _ => d.working_directory = self.text(value, "working-directory", place),
@@ -431,8 +590,12 @@ impl<'s> Reader<'s> {
     fn permissions(&mut self, node: &Node) -> Option<Vec<(String, String)>> {
         if let Some(s) = node.as_scalar() {
             if !matches!(s, "read-all" | "write-all") {
-                self.error("invalid-value", node.span, format!("`permissions: {s}` is not valid"))
-                    .help = Some("use `read-all`, `write-all` or a mapping of scopes".into());
+                self.error(
+                    "invalid-value",
+                    node.span,
+                    format!("`permissions: {s}` is not valid"),
+                )
+                .help = Some("use `read-all`, `write-all` or a mapping of scopes".into());
                 return None;
             }
             return Some(vec![("*".into(), s.into())]);
@@ -444,8 +607,12 @@ impl<'s> Reader<'s> {
                 continue;
             };
             if !matches!(level_text, "read" | "write" | "none") {
-                self.error("invalid-value", level.span, format!("permission level `{level_text}` is not valid"))
-                    .help = Some("use `read`, `write` or `none`".into());
+                self.error(
+                    "invalid-value",
+                    level.span,
+                    format!("permission level `{level_text}` is not valid"),
+                )
+                .help = Some("use `read`, `write` or `none`".into());
                 continue;
             }
             out.push((scope.to_string(), level_text.to_string()));
@@ -455,7 +622,11 @@ impl<'s> Reader<'s> {
 
     fn workflow(&mut self, root: &Node) -> Option<Workflow> {
         if root.as_map().is_none() {
-            self.error("invalid-type", root.span, "a workflow file must be a mapping with `on` and `jobs`");
+            self.error(
+                "invalid-type",
+                root.span,
+                "a workflow file must be a mapping with `on` and `jobs`",
+            );
             return None;
         }
         let mut wf = Workflow {
@@ -487,12 +658,20 @@ impl<'s> Reader<'s> {
             }
         }
         if !saw_on {
-            self.error("missing-key", Span::point(1, 1), "the workflow has no `on:`; say which events start it")
-                .help = Some("add for example `on: push`".into());
+            self.error(
+                "missing-key",
+                Span::point(1, 1),
+                "the workflow has no `on:`; say which events start it",
+            )
+            .help = Some("add for example `on: push`".into());
         }
         match jobs_node {
             None => {
-                self.error("missing-key", Span::point(1, 1), "the workflow has no `jobs:`");
+                self.error(
+                    "missing-key",
+                    Span::point(1, 1),
+                    "the workflow has no `jobs:`",
+                );
             }
             Some(node) => wf.jobs = self.jobs(node),
         }
@@ -517,7 +696,12 @@ impl<'s> Reader<'s> {
             if !EVENTS.contains(&name.value.as_str()) {
                 let help = suggest(&name.value, EVENTS.iter().copied())
                     .unwrap_or_else(|| "see GitHub's list of events that trigger workflows".into());
-                self.error("unknown-event", name.span, format!("unknown event `{}`", name.value)).help = Some(help);
+                self.error(
+                    "unknown-event",
+                    name.span,
+                    format!("unknown event `{}`", name.value),
+                )
+                .help = Some(help);
                 continue;
             }
             let trigger = self.event_trigger(name, config);
@@ -540,10 +724,21 @@ impl<'s> Reader<'s> {
         let event = t.name.value.clone();
         let what = format!("on.{event}");
         let allowed: &[&str] = match event.as_str() {
-            "push" => &["branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore"],
-            "pull_request" | "pull_request_target" => {
-                &["types", "branches", "branches-ignore", "paths", "paths-ignore"]
-            }
+            "push" => &[
+                "branches",
+                "branches-ignore",
+                "tags",
+                "tags-ignore",
+                "paths",
+                "paths-ignore",
+            ],
+            "pull_request" | "pull_request_target" => &[
+                "types",
+                "branches",
+                "branches-ignore",
+                "paths",
+                "paths-ignore",
+            ],
             "workflow_dispatch" => &["inputs"],
             "workflow_call" => &["inputs", "outputs", "secrets"],
             "workflow_run" => &["workflows", "types", "branches", "branches-ignore"],
@@ -565,7 +760,9 @@ impl<'s> Reader<'s> {
                 "inputs" => t.inputs = self.inputs(value, &event),
                 "outputs" => {
                     for (_, output, _) in self.entries(value, "outputs", &[]) {
-                        for (k, v, _) in self.entries(output, "outputs.<output_id>", &["description", "value"]) {
+                        for (k, v, _) in
+                            self.entries(output, "outputs.<output_id>", &["description", "value"])
+                        {
                             if k == "value" {
                                 self.text(v, "value", at::CALL_OUTPUT_VALUE);
                             }
@@ -575,7 +772,11 @@ impl<'s> Reader<'s> {
                 "secrets" => {
                     for (_, secret, _) in self.entries(value, "secrets", &[]) {
                         if !secret.is_null() {
-                            self.entries(secret, "secrets.<secret_id>", &["description", "required"]);
+                            self.entries(
+                                secret,
+                                "secrets.<secret_id>",
+                                &["description", "required"],
+                            );
                         }
                     }
                 }
@@ -602,7 +803,9 @@ impl<'s> Reader<'s> {
                 span,
                 format!("`{key}` and `{key}-ignore` cannot both be used for `{event}`"),
             )
-            .help = Some(format!("keep `{key}` and exclude with `!` patterns instead"));
+            .help = Some(format!(
+                "keep `{key}` and exclude with `!` patterns instead"
+            ));
         }
         t
     }
@@ -638,10 +841,17 @@ impl<'s> Reader<'s> {
         };
         for item in items {
             for (_, value, _) in self.entries(item, "on.schedule", &["cron"]) {
-                let Some(cron) = self.spanned_scalar(value, "cron") else { continue };
+                let Some(cron) = self.spanned_scalar(value, "cron") else {
+                    continue;
+                };
                 if let Err(message) = crate::cron::check(&cron.value) {
-                    self.error("invalid-cron", value.span, format!("invalid cron `{}`: {message}", cron.value))
-                        .help = Some("use five fields: minute hour day-of-month month day-of-week".into());
+                    self.error(
+                        "invalid-cron",
+                        value.span,
+                        format!("invalid cron `{}`: {message}", cron.value),
+                    )
+                    .help =
+                        Some("use five fields: minute hour day-of-month month day-of-week".into());
                 } else {
                     t.crons.push(cron);
                 }
@@ -652,7 +862,14 @@ impl<'s> Reader<'s> {
     fn inputs(&mut self, node: &Node, event: &str) -> Vec<DispatchInput> {
         let mut out = Vec::new();
         let allowed: &[&str] = if event == "workflow_dispatch" {
-            &["description", "required", "default", "type", "options", "deprecationMessage"]
+            &[
+                "description",
+                "required",
+                "default",
+                "type",
+                "options",
+                "deprecationMessage",
+            ]
         } else {
             &["description", "required", "default", "type"]
         };
@@ -674,8 +891,16 @@ impl<'s> Reader<'s> {
                             Some(b) => input.required = b,
                             None => self.type_error(value, key, "`true` or `false`"),
                         },
-                        "default" => input.default = Some(self.data(value, key, at::CALL_INPUT_DEFAULT)),
-                        "options" => options = self.string_list(value, key).into_iter().map(|s| s.value).collect(),
+                        "default" => {
+                            input.default = Some(self.data(value, key, at::CALL_INPUT_DEFAULT))
+                        }
+                        "options" => {
+                            options = self
+                                .string_list(value, key)
+                                .into_iter()
+                                .map(|s| s.value)
+                                .collect()
+                        }
                         "type" => {
                             type_span = Some(value.span);
                             let text = self.scalar(value, key).unwrap_or_default();
@@ -683,11 +908,21 @@ impl<'s> Reader<'s> {
                                 "string" => InputType::String,
                                 "boolean" => InputType::Boolean,
                                 "number" => InputType::Number,
-                                "choice" if event == "workflow_dispatch" => InputType::Choice(Vec::new()),
-                                "environment" if event == "workflow_dispatch" => InputType::Environment,
+                                "choice" if event == "workflow_dispatch" => {
+                                    InputType::Choice(Vec::new())
+                                }
+                                "environment" if event == "workflow_dispatch" => {
+                                    InputType::Environment
+                                }
                                 other => {
-                                    self.error("invalid-value", value.span, format!("unknown input type `{other}`"))
-                                        .help = Some("use string, boolean, number, choice or environment".into());
+                                    self.error(
+                                        "invalid-value",
+                                        value.span,
+                                        format!("unknown input type `{other}`"),
+                                    )
+                                    .help = Some(
+                                        "use string, boolean, number, choice or environment".into(),
+                                    );
                                     InputType::String
                                 }
                             };
@@ -698,7 +933,11 @@ impl<'s> Reader<'s> {
             }
             if let InputType::Choice(o) = &mut input.kind {
                 if options.is_empty() {
-                    self.error("missing-key", type_span.unwrap_or(name_span), format!("choice input `{name}` needs `options`"));
+                    self.error(
+                        "missing-key",
+                        type_span.unwrap_or(name_span),
+                        format!("choice input `{name}` needs `options`"),
+                    );
                 }
                 *o = options;
             }
@@ -714,10 +953,16 @@ impl<'s> Reader<'s> {
             return jobs;
         };
         if map.is_empty() {
-            self.error("missing-key", node.span, "`jobs` is empty; a workflow needs at least one job");
+            self.error(
+                "missing-key",
+                node.span,
+                "`jobs` is empty; a workflow needs at least one job",
+            );
         }
         for (key, value) in map {
-            let Some(id) = self.spanned_scalar(key, "jobs") else { continue };
+            let Some(id) = self.spanned_scalar(key, "jobs") else {
+                continue;
+            };
             if !valid_id(&id.value) {
                 self.error(
                     "invalid-id",
@@ -777,8 +1022,12 @@ impl<'s> Reader<'s> {
                 }
                 "env" => job.env = self.env(value, "env", at::JOB_ENV),
                 "defaults" => job.defaults = self.defaults(value, "defaults", at::JOB_DEFAULTS),
-                "timeout-minutes" => job.timeout_minutes = self.number_or(value, key, at::JOB_TIMEOUT),
-                "continue-on-error" => job.continue_on_error = self.bool_or(value, key, at::JOB_CONTINUE_ON_ERROR),
+                "timeout-minutes" => {
+                    job.timeout_minutes = self.number_or(value, key, at::JOB_TIMEOUT)
+                }
+                "continue-on-error" => {
+                    job.continue_on_error = self.bool_or(value, key, at::JOB_CONTINUE_ON_ERROR)
+                }
                 "strategy" => job.strategy = self.strategy(value),
                 "concurrency" => job.concurrency = self.concurrency(value, at::JOB_CONCURRENCY),
                 "permissions" => job.permissions = self.permissions(value),
@@ -811,11 +1060,20 @@ impl<'s> Reader<'s> {
         }
         if job.uses.is_none() {
             if !has_runs_on {
-                self.error("missing-key", job.id.span, format!("job `{}` has no `runs-on`", job.id.value))
-                    .help = Some("add `runs-on: ubuntu-latest` (slipway maps labels to executors)".into());
+                self.error(
+                    "missing-key",
+                    job.id.span,
+                    format!("job `{}` has no `runs-on`", job.id.value),
+                )
+                .help =
+                    Some("add `runs-on: ubuntu-latest` (slipway maps labels to executors)".into());
             }
             if !has_steps {
-                self.error("missing-key", job.id.span, format!("job `{}` has no `steps`", job.id.value));
+                self.error(
+                    "missing-key",
+                    job.id.span,
+                    format!("job `{}` has no `steps`", job.id.value),
+                );
             }
         }
         Some(job)
@@ -832,7 +1090,10 @@ impl<'s> Reader<'s> {
                 }
             }
             NodeValue::Seq(items) => Some(RunsOn::Labels(
-                items.iter().filter_map(|i| self.text(i, "runs-on", at::JOB_RUNS_ON)).collect(),
+                items
+                    .iter()
+                    .filter_map(|i| self.text(i, "runs-on", at::JOB_RUNS_ON))
+                    .collect(),
             )),
             NodeValue::Map(_) => {
                 let mut group = None;
@@ -841,7 +1102,10 @@ impl<'s> Reader<'s> {
                     if key == "group" {
                         group = self.text(value, key, at::JOB_RUNS_ON);
                     } else if let Some(items) = value.as_seq() {
-                        labels = items.iter().filter_map(|i| self.text(i, key, at::JOB_RUNS_ON)).collect();
+                        labels = items
+                            .iter()
+                            .filter_map(|i| self.text(i, key, at::JOB_RUNS_ON))
+                            .collect();
                     } else if let Some(t) = self.text(value, key, at::JOB_RUNS_ON) {
                         labels = vec![t];
                     }
@@ -883,7 +1147,9 @@ impl<'s> Reader<'s> {
             fail_fast: None,
             max_parallel: None,
         };
-        for (key, value, _) in self.entries(node, "strategy", &["matrix", "fail-fast", "max-parallel"]) {
+        for (key, value, _) in
+            self.entries(node, "strategy", &["matrix", "fail-fast", "max-parallel"])
+        {
             match key {
                 "matrix" => s.matrix = self.matrix(value),
                 "fail-fast" => s.fail_fast = self.bool_or(value, key, at::JOB_STRATEGY),
@@ -930,9 +1196,16 @@ impl<'s> Reader<'s> {
                     match &value.value {
                         NodeValue::Seq(items) => {
                             if items.is_empty() {
-                                self.error("invalid-value", value.span, format!("matrix dimension `{key}` has no values"));
+                                self.error(
+                                    "invalid-value",
+                                    value.span,
+                                    format!("matrix dimension `{key}` has no values"),
+                                );
                             }
-                            let values = items.iter().map(|i| self.data(i, key, at::JOB_STRATEGY)).collect();
+                            let values = items
+                                .iter()
+                                .map(|i| self.data(i, key, at::JOB_STRATEGY))
+                                .collect();
                             dimensions.push((name, Dimension::Values(values)));
                         }
                         NodeValue::Scalar { text, .. } if text.contains("${{") => {
@@ -963,12 +1236,23 @@ impl<'s> Reader<'s> {
         }
         let mut steps: Vec<Step> = Vec::new();
         for (index, item) in items.iter().enumerate() {
-            let Some(step) = self.step(index, item) else { continue };
+            let Some(step) = self.step(index, item) else {
+                continue;
+            };
             if let Some(id) = &step.id {
-                if let Some(first) = steps.iter().find_map(|s| s.id.as_ref().filter(|o| o.value == id.value)) {
+                if let Some(first) = steps
+                    .iter()
+                    .find_map(|s| s.id.as_ref().filter(|o| o.value == id.value))
+                {
                     let line = first.span.start.line;
-                    self.error("duplicate-step-id", id.span, format!("step id `{}` is used twice in this job", id.value))
-                        .help = Some(format!("first used on line {line}; step ids must be unique within a job"));
+                    self.error(
+                        "duplicate-step-id",
+                        id.span,
+                        format!("step id `{}` is used twice in this job", id.value),
+                    )
+                    .help = Some(format!(
+                        "first used on line {line}; step ids must be unique within a job"
+                    ));
                 }
             }
             steps.push(step);
@@ -996,13 +1280,21 @@ impl<'s> Reader<'s> {
         let is_uses = node.get("uses").is_some();
         let allowed = match (is_run, is_uses) {
             (true, true) => {
-                self.error("invalid-step", node.span, "a step has either `run` or `uses`, not both");
+                self.error(
+                    "invalid-step",
+                    node.span,
+                    "a step has either `run` or `uses`, not both",
+                );
                 ALL_STEP_KEYS
             }
             (false, false) => {
                 if node.as_map().is_some() {
-                    self.error("missing-key", node.span, format!("step {} has neither `run` nor `uses`", index + 1))
-                        .help = Some("add `run:` with a script or `uses:` with an action".into());
+                    self.error(
+                        "missing-key",
+                        node.span,
+                        format!("step {} has neither `run` nor `uses`", index + 1),
+                    )
+                    .help = Some("add `run:` with a script or `uses:` with an action".into());
                 }
                 ALL_STEP_KEYS
             }
@@ -1012,7 +1304,9 @@ impl<'s> Reader<'s> {
         for (key, value, _) in self.entries(node, "steps", allowed) {
             match key {
                 "id" => {
-                    let Some(id) = self.spanned_scalar(value, key) else { continue };
+                    let Some(id) = self.spanned_scalar(value, key) else {
+                        continue;
+                    };
                     if !valid_id(&id.value) {
                         self.error(
                             "invalid-id",
@@ -1025,7 +1319,9 @@ impl<'s> Reader<'s> {
                 "name" => step.name = self.text(value, key, at::STEP_KEY),
                 "if" => step.condition = self.condition(value, at::STEP_IF),
                 "uses" => {
-                    let Some(raw) = self.spanned_scalar(value, key) else { continue };
+                    let Some(raw) = self.spanned_scalar(value, key) else {
+                        continue;
+                    };
                     match parse_action_ref(&raw.value) {
                         Ok(r) => step.uses = Some(Spanned::new(r, raw.span)),
                         Err(message) => {
@@ -1044,7 +1340,9 @@ impl<'s> Reader<'s> {
                 "shell" => step.shell = self.text(value, key, at::STEP_KEY),
                 "working-directory" => step.working_directory = self.text(value, key, at::STEP_KEY),
                 "env" => step.env = self.env(value, "env", at::STEP_KEY),
-                "continue-on-error" => step.continue_on_error = self.bool_or(value, key, at::STEP_KEY),
+                "continue-on-error" => {
+                    step.continue_on_error = self.bool_or(value, key, at::STEP_KEY)
+                }
                 _ => step.timeout_minutes = self.number_or(value, key, at::STEP_KEY),
             }
         }
@@ -1062,7 +1360,9 @@ fn find_item<'n>(node: &'n Node, span: &Span) -> Option<&'n Node> {
 /// Job and step ids: a letter or `_`, then letters, digits, `-`, `_`.
 pub(crate) fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -1078,10 +1378,14 @@ fn parse_action_ref(s: &str) -> Result<ActionRef, String> {
     };
     let mut parts = path.splitn(3, '/');
     let (Some(owner), Some(repo)) = (parts.next(), parts.next()) else {
-        return Err(format!("`uses: {s}` must be `owner/repo@ref`, `./path` or `docker://image`"));
+        return Err(format!(
+            "`uses: {s}` must be `owner/repo@ref`, `./path` or `docker://image`"
+        ));
     };
     if owner.is_empty() || repo.is_empty() || git_ref.is_empty() {
-        return Err(format!("`uses: {s}` must be `owner/repo@ref`, `./path` or `docker://image`"));
+        return Err(format!(
+            "`uses: {s}` must be `owner/repo@ref`, `./path` or `docker://image`"
+        ));
     }
     Ok(ActionRef::Repository {
         owner: owner.to_string(),

@@ -130,7 +130,11 @@ impl EventTrigger {
         if allowed.contains(&action) {
             None
         } else {
-            let defaulted = if self.types.is_none() { " (the default types)" } else { "" };
+            let defaulted = if self.types.is_none() {
+                " (the default types)"
+            } else {
+                ""
+            };
             Some(TriggerDecision::no(format!(
                 "activity `{action}` is not among `types: [{}]`{defaulted}",
                 allowed.join(", ")
@@ -144,8 +148,18 @@ impl EventTrigger {
             if let Some(tag) = event.git_ref.strip_prefix("refs/tags/") {
                 ("tag", tag, &f.tags, &f.tags_ignore, "tags", "tags-ignore")
             } else {
-                let branch = event.git_ref.strip_prefix("refs/heads/").unwrap_or(&event.git_ref);
-                ("branch", branch, &f.branches, &f.branches_ignore, "branches", "branches-ignore")
+                let branch = event
+                    .git_ref
+                    .strip_prefix("refs/heads/")
+                    .unwrap_or(&event.git_ref);
+                (
+                    "branch",
+                    branch,
+                    &f.branches,
+                    &f.branches_ignore,
+                    "branches",
+                    "branches-ignore",
+                )
             };
         let has_ref_filters = f.branches.is_some()
             || f.branches_ignore.is_some()
@@ -159,7 +173,10 @@ impl EventTrigger {
                         filter.describe(include_key)
                     ));
                 }
-                format!("push to {kind} `{name}` matches {}", filter.describe(include_key))
+                format!(
+                    "push to {kind} `{name}` matches {}",
+                    filter.describe(include_key)
+                )
             }
             (None, Some(filter)) => {
                 if filter_pattern::ignored(&filter.patterns, name) {
@@ -168,7 +185,10 @@ impl EventTrigger {
                         filter.describe(ignore_key)
                     ));
                 }
-                format!("push to {kind} `{name}` is not excluded by {}", filter.describe(ignore_key))
+                format!(
+                    "push to {kind} `{name}` is not excluded by {}",
+                    filter.describe(ignore_key)
+                )
             }
             (None, None) if has_ref_filters => {
                 // Only filters for the other kind of ref were given: GitHub
@@ -207,7 +227,10 @@ impl EventTrigger {
                     filter.describe("branches-ignore")
                 ));
             }
-            format!("{what} is not excluded by {}", filter.describe("branches-ignore"))
+            format!(
+                "{what} is not excluded by {}",
+                filter.describe("branches-ignore")
+            )
         } else {
             what
         };

@@ -72,7 +72,10 @@ impl Condition {
     /// The expression text as the user would read it, without `${{ }}`.
     pub fn display(&self) -> String {
         let t = self.raw.trim();
-        match (&self.form, t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}"))) {
+        match (
+            &self.form,
+            t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")),
+        ) {
             (ConditionForm::Expression(_), Some(inner)) => inner.trim().to_string(),
             _ => t.to_string(),
         }

@@ -22,7 +22,10 @@ pub enum Style {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeValue {
-    Scalar { text: String, style: Style },
+    Scalar {
+        text: String,
+        style: Style,
+    },
     Seq(Vec<Node>),
     /// Entries in the order written. Duplicate keys are reported by the
     /// loader and the first one kept.
@@ -160,11 +163,15 @@ impl Node {
         }
         let value_line = text.split('\n').nth(line_index).unwrap_or("");
         if *style == Style::Literal {
-            let line = self.span.start.line + 1 + line_index;
-            let indent = block_indent(source, self.span.start.line + 1);
+            // The span starts at the first content line, after any blank
+            // lines the value begins with.
+            let leading = text.chars().take_while(|c| *c == '\n').count();
+            let line = (self.span.start.line + line_index)
+                .saturating_sub(leading)
+                .max(1);
             return Pos {
                 line,
-                column: indent + 1 + column_in_line,
+                column: self.span.start.column + column_in_line,
             };
         }
         // Folded or multi-line flow scalars: look for the line's text.
@@ -199,18 +206,6 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
         }
     }
     (line, column)
-}
-
-/// The indentation of the first non-blank line at or after `from`.
-fn block_indent(source: &SourceFile, from: usize) -> usize {
-    let mut line = from;
-    while let Some(text) = source.line(line) {
-        if !text.trim().is_empty() {
-            return text.chars().take_while(|c| *c == ' ').count();
-        }
-        line += 1;
-    }
-    0
 }
 
 fn convert_marker(m: &saphyr_parser::Marker) -> Pos {
@@ -389,10 +384,30 @@ mod tests {
         let on = root.get("on").unwrap();
         assert_eq!(on.as_scalar(), Some("push"));
         assert_eq!(on.span.start, Pos { line: 1, column: 5 });
-        let run = root.get("jobs").unwrap().get("a").unwrap().get("run").unwrap();
+        let run = root
+            .get("jobs")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .get("run")
+            .unwrap();
         assert_eq!(run.style(), Some(Style::Literal));
         let src = SourceFile::new("x", "on: push\njobs:\n  a:\n    run: |\n      echo hi\n");
-        assert_eq!(run.pos_of(5, &src), Pos { line: 5, column: 12 });
+        assert_eq!(
+            run.pos_of(5, &src),
+            Pos {
+                line: 5,
+                column: 12
+            }
+        );
+        let text = "run: |\n\n  a\n    b ${{ x }}\n";
+        let (root, _) = parse(text).unwrap();
+        let run = root.get("run").unwrap();
+        let at = run.as_scalar().unwrap().find("${{").unwrap();
+        assert_eq!(
+            run.pos_of(at, &SourceFile::new("x", text)),
+            Pos { line: 4, column: 7 }
+        );
     }
 
     #[test]

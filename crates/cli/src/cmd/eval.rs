@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde_json::{json, Value as Json};
-use slipway_expr::{parse, MapContexts, Value};
+use slipway_expr::{parse, MapContexts};
 
 use crate::{Exit, UsageError};
 
@@ -39,7 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     e.column()
                 ))
             })?;
-            contexts_from(&json).map_err(|e| UsageError(format!("--contexts {}: {e}", path.display())))?
+            contexts_from(&json)
+                .map_err(|e| UsageError(format!("--contexts {}: {e}", path.display())))?
         }
         None => MapContexts::default(),
     };
@@ -63,7 +64,10 @@ fn run_lines() -> anyhow::Result<()> {
             continue;
         }
         let result = match serde_json::from_str::<Json>(&line) {
-            Ok(input) => match (input.get("expr").and_then(Json::as_str), input.get("contexts")) {
+            Ok(input) => match (
+                input.get("expr").and_then(Json::as_str),
+                input.get("contexts"),
+            ) {
                 (Some(expr), contexts) => match contexts_from(contexts.unwrap_or(&Json::Null)) {
                     Ok(ctx) => evaluate(expr, &ctx).0,
                     Err(e) => input_error(n, &e),
@@ -83,24 +87,17 @@ fn input_error(n: usize, message: &str) -> String {
 }
 
 fn contexts_from(json: &Json) -> Result<MapContexts, String> {
-    let mut ctx = MapContexts::default();
-    match json {
-        Json::Null => {}
-        Json::Object(map) => {
-            for (name, value) in map {
-                ctx.insert(name, Value::from_json(value));
-            }
-        }
-        _ => return Err("contexts must be a JSON object of context name -> value".into()),
-    }
-    Ok(ctx)
+    MapContexts::from_json(json)
 }
 
 /// The result line, and whether evaluation succeeded.
 fn evaluate(expr: &str, ctx: &MapContexts) -> (String, bool) {
     let result = parse(expr).and_then(|e| e.eval(ctx));
     match result {
-        Ok(value) => (json!({"kind": value.kind(), "value": value.to_json()}).to_string(), true),
+        Ok(value) => (
+            json!({"kind": value.kind(), "value": value.to_json()}).to_string(),
+            true,
+        ),
         Err(e) => (
             json!({"error": {"kind": e.kind.as_str(), "message": e.message}}).to_string(),
             false,

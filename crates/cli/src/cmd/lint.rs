@@ -54,7 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             println!(
                 "{} checked: {errors} error{}, {warnings} warning{}",
-                if loaded.sources.len() == 1 { "1 file".to_string() } else { format!("{} files", loaded.sources.len()) },
+                if loaded.sources.len() == 1 {
+                    "1 file".to_string()
+                } else {
+                    format!("{} files", loaded.sources.len())
+                },
                 if errors == 1 { "" } else { "s" },
                 if warnings == 1 { "" } else { "s" },
             );

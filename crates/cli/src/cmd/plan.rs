@@ -57,7 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for note in &notes {
         eprintln!("note: {note}");
     }
-    let plans: Vec<WorkflowPlan> = loaded.workflows.iter().map(|wf| plan_workflow(wf, &event)).collect();
+    let plans: Vec<WorkflowPlan> = loaded
+        .workflows
+        .iter()
+        .map(|wf| plan_workflow(wf, &event))
+        .collect();
     match args.format {
         Format::Json => print_json(&PlanOutput {
             event: EventSummary {
@@ -103,8 +107,18 @@ pub fn render(header: &str, plans: &[WorkflowPlan]) -> String {
             continue;
         }
         let _ = writeln!(out, "  triggered: {}", plan.reason);
-        let id_width = plan.jobs.iter().map(|j| j.id.chars().count()).max().unwrap_or(0);
-        let name_width = plan.jobs.iter().map(|j| j.name.chars().count()).max().unwrap_or(0);
+        let id_width = plan
+            .jobs
+            .iter()
+            .map(|j| j.id.chars().count())
+            .max()
+            .unwrap_or(0);
+        let name_width = plan
+            .jobs
+            .iter()
+            .map(|j| j.name.chars().count())
+            .max()
+            .unwrap_or(0);
         let last_stage = plan.jobs.iter().map(|j| j.stage).max().unwrap_or(0);
         for stage in 0..=last_stage {
             let jobs: Vec<_> = plan.jobs.iter().filter(|j| j.stage == stage).collect();
@@ -139,6 +153,10 @@ pub fn render(header: &str, plans: &[WorkflowPlan]) -> String {
         );
     }
     let triggered = plans.iter().filter(|p| p.triggered).count();
-    let _ = writeln!(out, "{triggered} of {} triggered", plural(plans.len(), "workflow"));
+    let _ = writeln!(
+        out,
+        "{triggered} of {} triggered",
+        plural(plans.len(), "workflow")
+    );
     out
 }
