@@ -6,14 +6,20 @@ use libfuzzer_sys::fuzz_target;
 use slipway_expr::{parse, parse_template, MapContexts};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let ctx = MapContexts::default();
     if let Ok(expr) = parse(text) {
         let _ = expr.eval(&ctx);
         let _ = expr.eval_partial(&ctx);
         for reference in expr.references() {
             // A reference path is itself an expression.
-            assert!(parse(&reference.path).is_ok(), "unparsable path {:?}", reference.path);
+            assert!(
+                parse(&reference.path).is_ok(),
+                "unparsable path {:?}",
+                reference.path
+            );
         }
         let _ = expr.functions();
     }
