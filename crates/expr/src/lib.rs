@@ -18,9 +18,11 @@
 mod ast;
 mod compare;
 mod contexts;
+mod data;
 mod error;
 mod eval;
 mod format;
+mod functions;
 mod hash_files;
 mod json;
 mod lexer;
@@ -31,8 +33,8 @@ mod value;
 
 pub use ast::{Expr, Reference};
 pub use contexts::{Contexts, Lookup, MapContexts, Partial, StatusFunction};
+pub use data::MAX_MEMORY_BYTES;
 pub use error::{Error, ErrorKind};
-pub use eval::MAX_MEMORY_BYTES;
 pub use hash_files::WorkspaceHasher;
 pub use lexer::MAX_EXPRESSION_LENGTH;
 pub use number::format_number;
