@@ -69,7 +69,7 @@ pub(crate) fn equals(l: Operand<'_>, r: Operand<'_>) -> bool {
         (Operand::Null, Operand::Null) => true,
         (Operand::Bool(a), Operand::Bool(b)) => a == b,
         (Operand::Number(a), Operand::Number(b)) => a == b,
-        (Operand::String(a), Operand::String(b)) => a == b || fold_case(a) == fold_case(b),
+        (Operand::String(a), Operand::String(b)) => eq_ignore_case(a, b),
         (Operand::Array(a), Operand::Array(b)) | (Operand::Object(a), Operand::Object(b)) => a == b,
         _ => false,
     }
@@ -96,6 +96,12 @@ fn order(l: Operand<'_>, r: Operand<'_>) -> Option<Ordering> {
 /// Case-insensitive ordering, by UTF-16 code units as JavaScript orders
 /// strings.
 pub(crate) fn compare_strings(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return a
+            .bytes()
+            .map(|c| c.to_ascii_uppercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_uppercase()));
+    }
     fold_case(a).encode_utf16().cmp(fold_case(b).encode_utf16())
 }
 
@@ -113,13 +119,42 @@ pub(crate) fn fold_case(s: &str) -> String {
     out
 }
 
-/// Object keys and context names: equal ignoring case.
-pub(crate) fn keys_equal(a: &str, b: &str) -> bool {
+/// Equal ignoring case (strings, object keys, context names).
+pub(crate) fn eq_ignore_case(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
     } else {
-        fold_case(a) == fold_case(b)
+        a == b || fold_case(a) == fold_case(b)
     }
+}
+
+/// `contains` of strings, ignoring case.
+pub(crate) fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        let n = needle.len();
+        return n == 0
+            || haystack
+                .as_bytes()
+                .windows(n)
+                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()));
+    }
+    fold_case(haystack).contains(&fold_case(needle))
+}
+
+pub(crate) fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    if s.is_ascii() && prefix.is_ascii() {
+        return s.len() >= prefix.len()
+            && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    }
+    fold_case(s).starts_with(&fold_case(prefix))
+}
+
+pub(crate) fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    if s.is_ascii() && suffix.is_ascii() {
+        return s.len() >= suffix.len()
+            && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes());
+    }
+    fold_case(s).ends_with(&fold_case(suffix))
 }
 
 #[cfg(test)]
@@ -148,6 +183,19 @@ mod tests {
         assert!(equals(s("ς"), s("Σ")));
         assert!(!equals(s("i"), s("İ")));
         assert!(!equals(s("ı"), s("I")));
+    }
+
+    #[test]
+    fn affixes_ignore_case() {
+        assert!(contains_ignore_case("abCdEf", "cDe"));
+        assert!(contains_ignore_case("abc", ""));
+        assert!(!contains_ignore_case("ab", "abc"));
+        assert!(contains_ignore_case("ÜBER", "über"));
+        assert!(starts_with_ignore_case("Refs/Heads/x", "refs/heads/"));
+        assert!(!starts_with_ignore_case("re", "refs"));
+        assert!(starts_with_ignore_case("ς_asdf", "Σ"));
+        assert!(ends_with_ignore_case("asdf_ABC", "abc"));
+        assert!(!ends_with_ignore_case("asdf_i", "İ"));
     }
 
     #[test]

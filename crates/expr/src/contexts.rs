@@ -1,7 +1,7 @@
 //! What evaluation can see: the `Contexts` port, and `MapContexts`, a
 //! plain implementation for tests and `slipway eval`.
 
-use crate::compare::keys_equal;
+use crate::compare::eq_ignore_case;
 use crate::hash_files::WorkspaceHasher;
 use crate::value::Value;
 
@@ -128,7 +128,11 @@ impl MapContexts {
     /// Sets a context, replacing one of the same name (ignoring case).
     pub fn insert(&mut self, name: impl Into<String>, value: Value) {
         let name = name.into();
-        match self.contexts.iter_mut().find(|(n, _)| keys_equal(n, &name)) {
+        match self
+            .contexts
+            .iter_mut()
+            .find(|(n, _)| eq_ignore_case(n, &name))
+        {
             Some(slot) => slot.1 = value,
             None => self.contexts.push((name, value)),
         }
@@ -142,7 +146,7 @@ impl MapContexts {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.contexts
             .iter()
-            .find(|(n, _)| keys_equal(n, name))
+            .find(|(n, _)| eq_ignore_case(n, name))
             .map(|(_, v)| v)
     }
 

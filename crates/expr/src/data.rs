@@ -7,7 +7,9 @@
 //! a function builds are owned. A `.*` filter gives a filtered array, to
 //! which further accesses apply element by element.
 
-use crate::compare::{keys_equal, Operand};
+use std::borrow::Cow;
+
+use crate::compare::{eq_ignore_case, Operand};
 use crate::error::{at, Error};
 use crate::value::Value;
 
@@ -64,8 +66,16 @@ impl<'a> Data<'a> {
     }
 
     pub(crate) fn to_display_string(&self) -> String {
-        self.value()
-            .map_or_else(|| "Array".to_string(), Value::to_display_string)
+        self.display().into_owned()
+    }
+
+    /// As a string, borrowed when it is one.
+    pub(crate) fn display(&self) -> Cow<'_, str> {
+        match self.value() {
+            Some(Value::String(s)) => Cow::Borrowed(s),
+            Some(v) => Cow::Owned(v.to_display_string()),
+            None => Cow::Borrowed("Array"),
+        }
     }
 
     pub(crate) fn to_number(&self) -> f64 {
@@ -233,7 +243,7 @@ pub(crate) fn select<'a>(obj: Data<'a>, key: &Key) -> Data<'a> {
                 },
             ) => entries
                 .into_iter()
-                .find(|(k, _)| keys_equal(k, name))
+                .find(|(k, _)| eq_ignore_case(k, name))
                 .map_or_else(Data::null, |(_, v)| Data::Own(v)),
             _ => Data::null(),
         },

@@ -4,7 +4,9 @@
 //! `Unknown`, with what they depend on.
 
 use crate::ast::{BinaryOp, Expr, Function, Index, LogicalOp, Node};
-use crate::compare::{equals, greater_than, less_than};
+use crate::compare::{
+    ends_with_ignore_case, equals, greater_than, less_than, starts_with_ignore_case,
+};
 use crate::contexts::{Contexts, Lookup, Partial, StatusFunction};
 use crate::data::{memory_error, select, Data, Key, MAX_MEMORY_BYTES};
 use crate::error::{at, Error};
@@ -318,9 +320,9 @@ impl<'a> Evaluator<'a> {
         let value = match func {
             Function::Contains => Value::Bool(contains(&values[0], &values[1])),
             Function::StartsWith => {
-                Value::Bool(affix(&values[0], &values[1], |s, p| s.starts_with(p)))
+                Value::Bool(affix(&values[0], &values[1], starts_with_ignore_case))
             }
-            Function::EndsWith => Value::Bool(affix(&values[0], &values[1], |s, p| s.ends_with(p))),
+            Function::EndsWith => Value::Bool(affix(&values[0], &values[1], ends_with_ignore_case)),
             Function::Format => Value::String(format(&values, args, offset)?),
             Function::Join => Value::String(join(&values, offset)?),
             Function::ToJson => Value::String(to_json(&values[0], offset)?),

@@ -3,7 +3,7 @@
 //! there).
 
 use crate::ast::Node;
-use crate::compare::{equals, fold_case, Operand};
+use crate::compare::{contains_ignore_case, equals, Operand};
 use crate::data::{check_growth, memory_error, Data, MAX_MEMORY_BYTES, STRING_OVERHEAD};
 use crate::error::{at, Error};
 use crate::format::{scan, FormatError, Piece};
@@ -13,9 +13,7 @@ use crate::value::Value;
 
 pub(crate) fn contains(search: &Data<'_>, item: &Data<'_>) -> bool {
     if search.is_primitive() {
-        return item.is_primitive()
-            && fold_case(&search.to_display_string())
-                .contains(&fold_case(&item.to_display_string()));
+        return item.is_primitive() && contains_ignore_case(&search.display(), &item.display());
     }
     match search.items() {
         Some(items) => items
@@ -25,17 +23,13 @@ pub(crate) fn contains(search: &Data<'_>, item: &Data<'_>) -> bool {
     }
 }
 
-pub(crate) fn affix(s: &Data<'_>, part: &Data<'_>, test: impl Fn(&str, &str) -> bool) -> bool {
-    s.is_primitive()
-        && part.is_primitive()
-        && test(
-            &fold_case(&s.to_display_string()),
-            &fold_case(&part.to_display_string()),
-        )
+/// `startsWith` and `endsWith`: both primitives, compared ignoring case.
+pub(crate) fn affix(s: &Data<'_>, part: &Data<'_>, test: fn(&str, &str) -> bool) -> bool {
+    s.is_primitive() && part.is_primitive() && test(&s.display(), &part.display())
 }
 
 pub(crate) fn format(values: &[Data<'_>], args: &[Node], offset: usize) -> Result<String, Error> {
-    let fmt = values[0].to_display_string();
+    let fmt = values[0].display();
     let fmt_offset = args.first().map_or(offset, Node::offset);
     let mut cache: Vec<Option<String>> = vec![None; values.len() - 1];
     let mut out = String::new();
@@ -91,7 +85,7 @@ pub(crate) fn join(values: &[Data<'_>], offset: usize) -> Result<String, Error> 
         if i > 0 {
             out.push_str(&separator);
         }
-        out.push_str(&item.to_display_string());
+        out.push_str(&Data::Ref(item).display());
         check_growth(out.len(), offset)?;
     }
     Ok(out)
@@ -111,7 +105,7 @@ pub(crate) fn to_json(d: &Data<'_>, offset: usize) -> Result<String, Error> {
 }
 
 pub(crate) fn from_json(d: &Data<'_>, offset: usize) -> Result<Value, Error> {
-    let text = d.to_display_string();
+    let text = d.display();
     if js_trim(&text).is_empty() {
         return Err(Error::evaluation(
             offset,

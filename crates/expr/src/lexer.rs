@@ -35,16 +35,16 @@ pub(crate) enum TokenKind {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Token {
+pub(crate) struct Token<'s> {
     pub kind: TokenKind,
     /// As written.
-    pub text: String,
+    pub text: &'s str,
     /// Character offset of the first character.
     pub offset: usize,
 }
 
-pub(crate) fn lex(src: &str) -> Result<Vec<Token>, Error> {
-    let chars: Vec<char> = src.chars().collect();
+pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, Error> {
+    let chars: Vec<(usize, char)> = src.char_indices().collect();
     if chars.len() > MAX_EXPRESSION_LENGTH {
         return Err(Error::lexing(
             MAX_EXPRESSION_LENGTH,
@@ -55,6 +55,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, Error> {
         ));
     }
     let mut lexer = Lexer {
+        src,
         chars: &chars,
         pos: 0,
         start: 0,
@@ -64,18 +65,29 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, Error> {
     Ok(lexer.tokens)
 }
 
-struct Lexer<'c> {
-    chars: &'c [char],
+/// Positions count characters; `chars` also holds each one's byte offset,
+/// to slice the text of tokens out of `src`.
+struct Lexer<'s, 'c> {
+    src: &'s str,
+    chars: &'c [(usize, char)],
     pos: usize,
     start: usize,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'s>>,
 }
 
-impl Lexer<'_> {
+impl<'s> Lexer<'s, '_> {
+    fn char_at(&self, i: usize) -> Option<char> {
+        self.chars.get(i).map(|&(_, c)| c)
+    }
+
+    fn byte(&self, i: usize) -> usize {
+        self.chars.get(i).map_or(self.src.len(), |&(b, _)| b)
+    }
+
     fn run(&mut self) -> Result<(), Error> {
         while self.pos < self.chars.len() {
             self.start = self.pos;
-            let c = self.chars[self.pos];
+            let c = self.chars[self.pos].1;
             self.pos += 1;
             match c {
                 '(' => self.push(TokenKind::LParen),
@@ -163,7 +175,7 @@ impl Lexer<'_> {
     }
 
     fn eat(&mut self, c: char) -> bool {
-        if self.chars.get(self.pos) == Some(&c) {
+        if self.char_at(self.pos) == Some(c) {
             self.pos += 1;
             true
         } else {
@@ -171,8 +183,8 @@ impl Lexer<'_> {
         }
     }
 
-    fn text(&self) -> String {
-        self.chars[self.start..self.pos].iter().collect()
+    fn text(&self) -> &'s str {
+        &self.src[self.byte(self.start)..self.byte(self.pos)]
     }
 
     fn push(&mut self, kind: TokenKind) {
@@ -191,13 +203,13 @@ impl Lexer<'_> {
     }
 
     fn number(&mut self) -> Result<(), Error> {
-        while let Some(&c) = self.chars.get(self.pos) {
+        while let Some(c) = self.char_at(self.pos) {
             if is_boundary(c) && c != '.' {
                 break;
             }
             self.pos += 1;
         }
-        let value = parse_number(&self.text());
+        let value = parse_number(self.text());
         if value.is_nan() {
             return Err(self.unexpected());
         }
@@ -208,14 +220,14 @@ impl Lexer<'_> {
     fn string(&mut self) -> Result<(), Error> {
         let mut value = String::new();
         loop {
-            match self.chars.get(self.pos) {
+            match self.char_at(self.pos) {
                 None => {
                     return Err(Error::lexing(
                         self.start,
                         format!("unterminated string `{}` {}", self.text(), at(self.start)),
                     ))
                 }
-                Some('\'') if self.chars.get(self.pos + 1) == Some(&'\'') => {
+                Some('\'') if self.char_at(self.pos + 1) == Some('\'') => {
                     value.push('\'');
                     self.pos += 2;
                 }
@@ -223,7 +235,7 @@ impl Lexer<'_> {
                     self.pos += 1;
                     break;
                 }
-                Some(&c) => {
+                Some(c) => {
                     value.push(c);
                     self.pos += 1;
                 }
@@ -234,7 +246,7 @@ impl Lexer<'_> {
     }
 
     fn identifier(&mut self) -> Result<(), Error> {
-        while let Some(&c) = self.chars.get(self.pos) {
+        while let Some(c) = self.char_at(self.pos) {
             if is_boundary(c) {
                 break;
             }
@@ -245,7 +257,7 @@ impl Lexer<'_> {
         let kind = if self.previous() == Some(&TokenKind::Dot) {
             TokenKind::Ident
         } else {
-            match text.as_str() {
+            match text {
                 "true" => TokenKind::True,
                 "false" => TokenKind::False,
                 "null" => TokenKind::Null,
@@ -254,7 +266,7 @@ impl Lexer<'_> {
                 _ => TokenKind::Ident,
             }
         };
-        if !is_identifier(&text) {
+        if !is_identifier(text) {
             return Err(self.unexpected());
         }
         self.push(kind);

@@ -43,20 +43,20 @@ fn parse_inner(src: &str, contexts: Option<&[&str]>) -> Result<Expr, Error> {
     Ok(Expr { root: Some(root) })
 }
 
-struct Parser<'a> {
-    tokens: Vec<Token>,
+struct Parser<'a, 's> {
+    tokens: Vec<Token<'s>>,
     pos: usize,
     depth: usize,
     contexts: Option<&'a [&'a str]>,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> &Token {
+impl<'s> Parser<'_, 's> {
+    fn peek(&self) -> &Token<'s> {
         // The token list always ends with Eof and `pos` never passes it.
         &self.tokens[self.pos.min(self.tokens.len() - 1)]
     }
 
-    fn previous(&self) -> &Token {
+    fn previous(&self) -> &Token<'s> {
         &self.tokens[self.pos.saturating_sub(1)]
     }
 
@@ -68,7 +68,7 @@ impl Parser<'_> {
         std::mem::discriminant(&self.peek().kind) == std::mem::discriminant(kind)
     }
 
-    fn advance(&mut self) -> Token {
+    fn advance(&mut self) -> Token<'s> {
         if !self.at_end() {
             self.pos += 1;
         }
@@ -92,7 +92,7 @@ impl Parser<'_> {
         }
     }
 
-    fn unexpected(&self, token: &Token) -> Error {
+    fn unexpected(&self, token: &Token<'_>) -> Error {
         if token.kind == TokenKind::Eof {
             return self.unexpected_end();
         }
@@ -240,7 +240,7 @@ impl Parser<'_> {
             } else if self.eat(&TokenKind::Dot) {
                 self.enter()?;
                 if self.eat(&TokenKind::Ident) {
-                    Index::Member(self.previous().text.clone())
+                    Index::Member(self.previous().text.to_string())
                 } else if self.eat(&TokenKind::Star) {
                     Index::Star
                 } else {
@@ -277,46 +277,44 @@ impl Parser<'_> {
         let func = check_call(&ident, &args)?;
         Ok(Node::Call {
             func,
-            name: ident.text,
+            name: ident.text.to_string(),
             args,
             offset: ident.offset,
         })
     }
 
-    fn context(&self, ident: Token) -> Result<Node, Error> {
+    fn context(&self, ident: Token<'_>) -> Result<Node, Error> {
         if let Some(allowed) = self.contexts {
-            if !allowed.iter().any(|c| c.eq_ignore_ascii_case(&ident.text)) {
+            if !allowed.iter().any(|c| c.eq_ignore_ascii_case(ident.text)) {
                 let mut message = format!("unknown context `{}` {}", ident.text, at(ident.offset));
-                if let Some(s) = suggest(&ident.text, allowed.iter().copied()) {
+                if let Some(s) = suggest(ident.text, allowed.iter().copied()) {
                     message.push_str(&format!("; did you mean `{s}`?"));
                 }
                 return Err(Error::parsing(ident.offset, message));
             }
         }
         Ok(Node::Context {
-            name: ident.text,
+            name: ident.text.to_string(),
             offset: ident.offset,
         })
     }
 
     fn primary(&mut self) -> Result<Node, Error> {
-        let token = self.peek().clone();
-        let value = match &token.kind {
+        let offset = self.peek().offset;
+        let value = match &mut self.tokens[self.pos].kind {
             TokenKind::False => Some(Value::Bool(false)),
             TokenKind::True => Some(Value::Bool(true)),
             TokenKind::Null => Some(Value::Null),
             TokenKind::Number(n) => Some(Value::Number(*n)),
-            TokenKind::String(s) => Some(Value::String(s.clone())),
+            // Each token is read once: its value can move into the tree.
+            TokenKind::String(s) => Some(Value::String(std::mem::take(s))),
             _ => None,
         };
         if let Some(value) = value {
             self.advance();
-            return Ok(Node::Literal {
-                value,
-                offset: token.offset,
-            });
+            return Ok(Node::Literal { value, offset });
         }
-        match token.kind {
+        match self.peek().kind {
             TokenKind::LParen => {
                 self.advance();
                 let inner = self.expression()?;
@@ -326,11 +324,11 @@ impl Parser<'_> {
                 self.expect(&TokenKind::RParen)?;
                 Ok(Node::Group {
                     inner: Box::new(inner),
-                    offset: token.offset,
+                    offset,
                 })
             }
             TokenKind::Eof => Err(self.unexpected_end()),
-            _ => Err(self.unexpected(&token)),
+            _ => Err(self.unexpected(self.peek())),
         }
     }
 }
@@ -348,11 +346,11 @@ fn chain(first: Node, rest: Vec<(BinaryOp, Node)>) -> Node {
 
 /// The function exists and gets a number of arguments it accepts; a
 /// literal `format` string is well-formed and names arguments that exist.
-fn check_call(ident: &Token, args: &[Node]) -> Result<Function, Error> {
-    let name = &ident.text;
-    let where_ = at(ident.offset);
+fn check_call(ident: &Token<'_>, args: &[Node]) -> Result<Function, Error> {
+    let name = ident.text;
+    let where_ = || at(ident.offset);
     let Some(func) = Function::lookup(name) else {
-        let mut message = format!("unknown function `{name}` {where_}");
+        let mut message = format!("unknown function `{name}` {}", where_());
         if let Some(s) = suggest(name, Function::ALL.iter().map(|f| f.name())) {
             message.push_str(&format!("; did you mean `{s}`?"));
         }
@@ -360,30 +358,41 @@ fn check_call(ident: &Token, args: &[Node]) -> Result<Function, Error> {
     };
     let (min, max) = func.arity();
     let n = args.len();
-    let expects = if min == max {
-        format!("{min}")
-    } else if max == usize::MAX {
-        format!("at least {min}")
-    } else {
-        format!("{min} to {max}")
+    let expects = || {
+        if min == max {
+            format!("{min}")
+        } else if max == usize::MAX {
+            format!("at least {min}")
+        } else {
+            format!("{min} to {max}")
+        }
     };
     if n < min {
         return Err(Error::parsing(
             ident.offset,
-            format!("too few arguments for `{name}` {where_}: it takes {expects}, got {n}"),
+            format!(
+                "too few arguments for `{name}` {}: it takes {}, got {n}",
+                where_(),
+                expects()
+            ),
         ));
     }
     if n > max {
         return Err(Error::parsing(
             ident.offset,
-            format!("too many arguments for `{name}` {where_}: it takes {expects}, got {n}"),
+            format!(
+                "too many arguments for `{name}` {}: it takes {}, got {n}",
+                where_(),
+                expects()
+            ),
         ));
     }
     if func == Function::Case && n % 2 == 0 {
         return Err(Error::parsing(
             ident.offset,
             format!(
-                "`{name}` {where_} takes an odd number of arguments (predicate and value pairs, then a default), got {n}"
+                "`{name}` {} takes an odd number of arguments (predicate and value pairs, then a default), got {n}",
+                where_()
             ),
         ));
     }

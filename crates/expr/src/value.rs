@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use crate::compare::keys_equal;
+use crate::compare::eq_ignore_case;
 use crate::number::format_number;
 
 /// A value of the expression language. Objects keep their keys in order and
@@ -85,7 +85,7 @@ impl Value {
         match self {
             Value::Object(entries) => entries
                 .iter()
-                .find(|(k, _)| keys_equal(k, key))
+                .find(|(k, _)| eq_ignore_case(k, key))
                 .map(|(_, v)| v),
             _ => None,
         }
