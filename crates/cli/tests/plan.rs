@@ -253,6 +253,16 @@ fn triggered(plan: &Value) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The plan of the workflow with this name.
+fn workflow<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no workflow `{name}` in the plan"))
+}
+
 fn names(pairs: &[(String, bool)]) -> Vec<&str> {
     pairs
         .iter()
@@ -274,12 +284,7 @@ fn path_filters_read_the_push_diff() {
         serde_json::json!(["docs/guide.md"])
     );
     assert_eq!(names(&triggered(&plan)), Vec::<&str>::new());
-    let ignore = plan["workflows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == "ignore")
-        .unwrap();
+    let ignore = workflow(&plan, "ignore");
     assert_eq!(
         ignore["reason"],
         "push to branch `feature`, but every changed file is excluded by `paths-ignore: [docs/**, *.md]`"
@@ -287,12 +292,7 @@ fn path_filters_read_the_push_diff() {
     // The code commit: src/app.rs changed.
     let plan = plan_json(repo.path(), &["--ref", "refs/heads/feature"]);
     assert_eq!(names(&triggered(&plan)), vec!["ignore", "paths"]);
-    let paths = plan["workflows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == "paths")
-        .unwrap();
+    let paths = workflow(&plan, "paths");
     assert_eq!(
         paths["reason"],
         "push to branch `feature` matches `branches: [**]`, and changed file `src/app.rs` matches `paths: [src/**, !src/**/*.md]`"
@@ -305,23 +305,13 @@ fn tag_pushes_match_tag_filters_only() {
     let plan = plan_json(repo.path(), &["--ref", "refs/tags/v1.2"]);
     // `ignore` has no ref filters, so tags run it too; path filters do not apply to tags.
     assert_eq!(names(&triggered(&plan)), vec!["ignore", "tags"]);
-    let releases = plan["workflows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == "releases")
-        .unwrap();
+    let releases = workflow(&plan, "releases");
     assert_eq!(
         releases["reason"],
         "push to tag `v1.2`, but the push filter lists only branches"
     );
     let plan = plan_json(repo.path(), &["--ref", "refs/heads/main"]);
-    let tags = plan["workflows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == "tags")
-        .unwrap();
+    let tags = workflow(&plan, "tags");
     assert_eq!(
         tags["reason"],
         "push to branch `main`, but the push filter lists only tags"
@@ -339,12 +329,7 @@ fn negated_patterns_apply_in_order() {
     ] {
         git(d, &["branch", "-f", branch, "HEAD"]);
         let plan = plan_json(d, &["--ref", &format!("refs/heads/{branch}")]);
-        let releases = plan["workflows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["name"] == "releases")
-            .unwrap();
+        let releases = workflow(&plan, "releases");
         assert_eq!(
             releases["triggered"], expected,
             "{branch}: {}",
@@ -387,12 +372,7 @@ fn pull_requests_filter_on_base_types_and_merge_base_diff() {
         ],
     );
     assert_eq!(names(&triggered(&plan)), vec!["pr-default-types"]);
-    let pr = &plan["workflows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == "pr")
-        .unwrap()["reason"];
+    let pr = &workflow(&plan, "pr")["reason"];
     assert_eq!(
         pr,
         "activity `synchronize` is not among `types: [opened, labeled]`"

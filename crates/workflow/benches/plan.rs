@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use slipway_expr::{parse, MapContexts, Value};
-use slipway_workflow::event::{Event, RepoInfo};
+use slipway_workflow::event::Event;
 use slipway_workflow::plan::plan_workflow;
 use slipway_workflow::{read_workflow, SourceFile};
 
@@ -35,29 +35,6 @@ fn measure(budget: Duration, mut f: impl FnMut()) -> Duration {
         .collect();
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn event() -> Event {
-    Event {
-        name: "push".into(),
-        action: None,
-        git_ref: "refs/heads/develop".into(),
-        sha: "0123456789abcdef0123456789abcdef01234567".into(),
-        base_ref: None,
-        head_ref: None,
-        changed_files: Some(vec!["mpac-pgw/main.go".into()]),
-        inputs: Vec::new(),
-        payload: serde_json::json!({"ref": "refs/heads/develop"}),
-        actor: "bench".into(),
-        repo: RepoInfo {
-            full_name: "mpac/smartpos".into(),
-            default_branch: "main".into(),
-            workspace: "/tmp/ws".into(),
-            server_url: "https://github.com".into(),
-        },
-        run_id: 1,
-        run_number: 1,
-    }
 }
 
 /// A workflow of `n` jobs: a fan of test jobs, chains of needs, conditions,
@@ -126,7 +103,7 @@ fn main() {
     } else {
         1500
     });
-    let event = event();
+    let event = Event::sample_push("refs/heads/develop", &["mpac-pgw/main.go"]);
     println!(
         "{:<42} {:>12} | {:<26} {:>12} | ratio",
         "measure (median)", "slipway", "baseline", "time"

@@ -34,7 +34,8 @@ pub(crate) const RUN_NAME: Place = place("run-name", &["github", "inputs", "vars
 pub(crate) const WORKFLOW_CONCURRENCY: Place = place("concurrency", &["github", "inputs", "vars"]);
 pub(crate) const WORKFLOW_ENV: Place = place("env", &["github", "secrets", "inputs", "vars"]);
 pub(crate) const WORKFLOW_DEFAULTS: Place = place("defaults.run", &["github", "inputs", "vars"]);
-pub(crate) const LITERAL: Place = place("this key", &[]);
+pub(crate) const WORKFLOW_NAME: Place = place("name", &[]);
+pub(crate) const JOB_USES: Place = place("jobs.<job_id>.uses", &[]);
 pub(crate) const JOB_NAME: Place = place(
     "jobs.<job_id>.name",
     &["github", "needs", "strategy", "matrix", "vars", "inputs"],

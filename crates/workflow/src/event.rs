@@ -157,6 +157,33 @@ impl PullRequestPayload<'_> {
     }
 }
 
+impl Event {
+    /// A push of `git_ref` with fixed, made-up values, for tests,
+    /// benchmarks and fuzzing that need an event but no repository.
+    pub fn sample_push(git_ref: &str, changed_files: &[&str]) -> Event {
+        Event {
+            name: "push".into(),
+            action: None,
+            git_ref: git_ref.into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            base_ref: None,
+            head_ref: None,
+            changed_files: Some(changed_files.iter().map(|f| f.to_string()).collect()),
+            inputs: Vec::new(),
+            payload: json!({ "ref": git_ref }),
+            actor: "sample".into(),
+            repo: RepoInfo {
+                full_name: "sample/repository".into(),
+                default_branch: "main".into(),
+                workspace: "/workspace".into(),
+                server_url: "https://github.com".into(),
+            },
+            run_id: 1,
+            run_number: 1,
+        }
+    }
+}
+
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
 }

@@ -644,7 +644,7 @@ impl<'s> Reader<'s> {
         let mut jobs_node = None;
         for (key, value, _) in self.entries(root, "workflow", WORKFLOW_KEYS) {
             match key {
-                "name" => wf.name = self.text(value, "name", at::LITERAL),
+                "name" => wf.name = self.text(value, "name", at::WORKFLOW_NAME),
                 "run-name" => wf.run_name = self.text(value, "run-name", at::RUN_NAME),
                 "on" => {
                     saw_on = true;
@@ -1039,7 +1039,7 @@ impl<'s> Reader<'s> {
                     let data = self.data(value, key, at::JOB_CONTAINER);
                     job.services = Some(Spanned::new(data, key_span));
                 }
-                "uses" => job.uses = self.text(value, key, at::LITERAL),
+                "uses" => job.uses = self.text(value, key, at::JOB_USES),
                 "with" => {
                     for (name, v, span) in self.entries(value, "with", &[]) {
                         if let Some(t) = self.text(v, name, at::JOB_WITH) {

@@ -1,13 +1,18 @@
 //! The reader, lint and plan on thousands of mangled workflows: none may
 //! panic. A stable-toolchain companion to the `workflow_read` fuzz target.
 
-use slipway_workflow::event::{Event, RepoInfo};
+use slipway_workflow::event::Event;
 use slipway_workflow::{lint::lint, plan::plan_workflow, read_workflow, SourceFile};
 
 fn seeds() -> Vec<String> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut files = vec![format!("{root}/examples/mpac-smartpos/.github/workflows/ci-cd.yml")];
-    for dir in ["crates/cli/tests/fixtures/errors", "crates/cli/tests/fixtures/warnings"] {
+    let mut files = vec![format!(
+        "{root}/examples/mpac-smartpos/.github/workflows/ci-cd.yml"
+    )];
+    for dir in [
+        "crates/cli/tests/fixtures/errors",
+        "crates/cli/tests/fixtures/warnings",
+    ] {
         let mut found: Vec<String> = std::fs::read_dir(format!("{root}/{dir}"))
             .unwrap_or_else(|e| panic!("seed folder {dir}: {e}"))
             .map(|e| e.unwrap().path().display().to_string())
@@ -15,7 +20,10 @@ fn seeds() -> Vec<String> {
         found.sort();
         files.extend(found);
     }
-    files.iter().map(|f| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f}: {e}"))).collect()
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f}: {e}")))
+        .collect()
 }
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -34,9 +42,37 @@ impl Rng {
 }
 
 const PIECES: &[&str] = &[
-    "${{", "}}", "${{ github.ref == 'x' }}", ":", "- ", "[", "]", "{", "}", "'", "\"", "\n", "  ",
-    "needs: [a]", "if: ", "*", "**", "!", "&a ", "*a", "|\n", ">-\n", "\t", "matrix:", "include:",
-    "fromJSON('[1,2]')", "runs-on: x", "steps:", "uses: a/b@v1", "on: push", "\u{1F680}",
+    "${{",
+    "}}",
+    "${{ github.ref == 'x' }}",
+    ":",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    "\"",
+    "\n",
+    "  ",
+    "needs: [a]",
+    "if: ",
+    "*",
+    "**",
+    "!",
+    "&a ",
+    "*a",
+    "|\n",
+    ">-\n",
+    "\t",
+    "matrix:",
+    "include:",
+    "fromJSON('[1,2]')",
+    "runs-on: x",
+    "steps:",
+    "uses: a/b@v1",
+    "on: push",
+    "\u{1F680}",
 ];
 
 fn mutate(text: &str, rng: &mut Rng) -> String {
@@ -69,34 +105,14 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
     chars.into_iter().collect()
 }
 
-fn event() -> Event {
-    Event {
-        name: "push".into(),
-        action: None,
-        git_ref: "refs/heads/main".into(),
-        sha: "0".repeat(40),
-        base_ref: None,
-        head_ref: None,
-        changed_files: Some(vec!["src/main.rs".into()]),
-        inputs: Vec::new(),
-        payload: serde_json::json!({}),
-        actor: "t".into(),
-        repo: RepoInfo {
-            full_name: "o/r".into(),
-            default_branch: "main".into(),
-            workspace: "/w".into(),
-            server_url: "https://github.com".into(),
-        },
-        run_id: 1,
-        run_number: 1,
-    }
-}
-
 #[test]
 fn mangled_workflows_never_panic() {
     let seeds = seeds();
-    assert!(seeds.len() >= 10, "expected the example and the fixtures as seeds");
-    let event = event();
+    assert!(
+        seeds.len() >= 10,
+        "expected the example and the fixtures as seeds"
+    );
+    let event = Event::sample_push("refs/heads/main", &["src/main.rs"]);
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let mut valid = 0;
     for i in 0..4000 {
