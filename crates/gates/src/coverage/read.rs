@@ -1,0 +1,254 @@
+//! Reading coverage reports: detect each input's format, stream it through
+//! its parser, and tie errors to the file and position.
+
+use std::io::BufRead;
+
+use super::{cobertura, gocover, istanbul, lcov, CoverageReport, FileCoverage, Format};
+use crate::detect::{sniff, Sniffed};
+use crate::error::{At, ErrorKind, ParseError, ReadError};
+use crate::input::Input;
+use crate::paths::{PathResolver, ReportContext, SourceTree, Unresolved};
+
+enum Accumulator {
+    Cobertura(cobertura::Accumulator),
+    Go(gocover::Accumulator),
+    Lcov(lcov::Accumulator),
+    Istanbul(istanbul::Accumulator),
+}
+
+impl Accumulator {
+    fn family(&self) -> &'static str {
+        match self {
+            Accumulator::Cobertura(_) => "a Cobertura XML report",
+            Accumulator::Go(_) => "a Go coverprofile",
+            Accumulator::Lcov(_) => "an lcov tracefile",
+            Accumulator::Istanbul(_) => "an Istanbul JSON report",
+        }
+    }
+}
+
+/// A file of a report with its path as written and where it was named.
+#[derive(Debug, Clone)]
+pub struct RawFile {
+    pub coverage: FileCoverage,
+    /// Index of the input that named it first.
+    pub input: usize,
+    pub at: At,
+}
+
+/// Reports read and merged, paths as the tools wrote them.
+#[derive(Debug)]
+pub struct ParsedCoverage {
+    pub format: Format,
+    pub files: Vec<RawFile>,
+    /// Cobertura `<source>` folders, per input.
+    pub sources: Vec<Vec<String>>,
+    /// Bytes skipped at the start of each input (a byte order mark).
+    skipped: Vec<u64>,
+}
+
+/// Read every input into one report. All inputs must be of one format.
+pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError> {
+    let mut acc: Option<(Accumulator, usize)> = None;
+    let mut skips = vec![0; inputs.len()];
+    for (index, input) in inputs.iter().enumerate() {
+        let mut reader = input.open().map_err(|e| {
+            ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
+        })?;
+        let (sniffed, skipped) = sniff(&mut reader).map_err(|e| {
+            ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
+        })?;
+        skips[index] = skipped;
+        let fresh = match sniffed {
+            Sniffed::Xml => Accumulator::Cobertura(cobertura::Accumulator::default()),
+            Sniffed::Json => Accumulator::Istanbul(istanbul::Accumulator::default()),
+            Sniffed::GoProfile => Accumulator::Go(gocover::Accumulator::default()),
+            Sniffed::Lcov => Accumulator::Lcov(lcov::Accumulator::default()),
+            Sniffed::Empty => return Err(ReadError::new(ErrorKind::Empty, input.name(), "empty file")),
+            Sniffed::Unknown => {
+                return Err(locate(
+                    *input,
+                    ParseError::new(
+                        ErrorKind::UnknownFormat,
+                        "unknown format: expected Cobertura XML, a Go coverprofile, an lcov tracefile or Istanbul JSON",
+                    )
+                    .at(At::LineCol(1, 1)),
+                    0,
+                ))
+            }
+        };
+        let (current, first) = match &mut acc {
+            Some((current, first)) => {
+                if std::mem::discriminant(current) != std::mem::discriminant(&fresh) {
+                    return Err(ReadError::new(
+                        ErrorKind::Mixed,
+                        input.name(),
+                        format!(
+                            "is {}, but {} is {}: reports of different formats cannot make one report",
+                            fresh.family(),
+                            inputs[*first].name(),
+                            current.family()
+                        ),
+                    ));
+                }
+                (current, *first)
+            }
+            None => {
+                acc = Some((fresh, index));
+                let (a, f) = acc.as_mut().unwrap();
+                (a, *f)
+            }
+        };
+        let _ = first;
+        let result = parse_one(current, index, &mut reader);
+        drop(reader);
+        match result {
+            Ok(0) => {
+                let message = match current {
+                    Accumulator::Go(_) => "empty profile: no coverage blocks after the mode line",
+                    Accumulator::Lcov(_) => "no coverage data: no SF record",
+                    _ => "no coverage data: the report names no files",
+                };
+                return Err(ReadError::new(ErrorKind::Empty, input.name(), message));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(locate(*input, e, skipped)),
+        }
+    }
+    let Some((acc, _)) = acc else {
+        return Err(ReadError::new(ErrorKind::Empty, "", "no report given"));
+    };
+    let mut sources = vec![Vec::new(); inputs.len()];
+    let (format, files) = match acc {
+        Accumulator::Cobertura(mut a) => {
+            for (i, s) in std::mem::take(&mut a.sources) {
+                sources[i] = s;
+            }
+            (Format::Cobertura, a.finish())
+        }
+        Accumulator::Go(a) => {
+            let files = a.finish().map_err(|e| {
+                // A block repeated with another statement count: the
+                // position is in the last input that had the file.
+                let name = inputs.last().map(|i| i.name()).unwrap_or("");
+                let mut err = ReadError::new(e.kind, name, e.message.clone());
+                if let Some(At::LineCol(l, c)) = e.at {
+                    if inputs.len() == 1 {
+                        err.line = Some(l);
+                        err.column = Some(c);
+                    }
+                }
+                err
+            })?;
+            (Format::Go, files)
+        }
+        Accumulator::Lcov(a) => (Format::Lcov, a.finish()),
+        Accumulator::Istanbul(a) => {
+            let format = match a.kind() {
+                Some(istanbul::Kind::Summary) => Format::IstanbulSummary,
+                _ => Format::Istanbul,
+            };
+            (format, a.finish())
+        }
+    };
+    let files = files
+        .into_iter()
+        .map(|(coverage, input, at)| RawFile {
+            coverage,
+            input,
+            at,
+        })
+        .collect();
+    Ok(ParsedCoverage {
+        format,
+        files,
+        sources,
+        skipped: skips,
+    })
+}
+
+fn parse_one<R: BufRead>(
+    acc: &mut Accumulator,
+    index: usize,
+    reader: R,
+) -> Result<usize, ParseError> {
+    match acc {
+        Accumulator::Cobertura(a) => a.parse(index, reader),
+        Accumulator::Go(a) => a.parse(index, reader),
+        Accumulator::Lcov(a) => a.parse(index, reader),
+        Accumulator::Istanbul(a) => a.parse(index, reader),
+    }
+}
+
+/// Tie a parse error to its input, turning a byte offset into line:column.
+pub fn locate(input: &dyn Input, err: ParseError, skipped: u64) -> ReadError {
+    let mut out = ReadError::new(err.kind, input.name(), err.message);
+    match err.at {
+        Some(At::LineCol(l, c)) => {
+            out.line = Some(l);
+            out.column = Some(c);
+        }
+        Some(At::Offset(o)) => {
+            if let Ok(reader) = input.open() {
+                let (l, c) = crate::error::line_col_in(reader, o + skipped);
+                out.line = Some(l);
+                out.column = Some(c);
+            }
+        }
+        None => {}
+    }
+    out
+}
+
+impl ParsedCoverage {
+    /// The report with paths as written.
+    pub fn into_report(self) -> CoverageReport {
+        CoverageReport::new(
+            self.format,
+            self.files.into_iter().map(|f| f.coverage).collect(),
+        )
+    }
+
+    /// The report with paths of the repository. `report_dirs[i]` is the
+    /// folder of input `i` relative to the root (None when outside it).
+    /// A file that is not in the repository is an error naming the report
+    /// and the place that names it.
+    pub fn resolve(
+        self,
+        inputs: &[&dyn Input],
+        report_dirs: &[Option<String>],
+        tree: &dyn SourceTree,
+        root: &str,
+    ) -> Result<CoverageReport, ReadError> {
+        let mut resolver = PathResolver::new(tree, root);
+        let mut files = Vec::with_capacity(self.files.len());
+        for mut f in self.files {
+            let ctx = ReportContext {
+                report_dir: report_dirs.get(f.input).cloned().flatten(),
+                sources: self.sources.get(f.input).cloned().unwrap_or_default(),
+            };
+            match resolver.resolve(&f.coverage.path, &ctx) {
+                Ok(path) => f.coverage.path = path,
+                Err(why) => {
+                    let message = match why {
+                        Unresolved::NotFound => format!("source file `{}` is not in the repository", f.coverage.path),
+                        Unresolved::Ambiguous(list) => format!(
+                            "source file `{}` could be any of {}; run the report from the repository root or give paths relative to it",
+                            f.coverage.path,
+                            list.join(", ")
+                        ),
+                    };
+                    let input = inputs[f.input];
+                    let skipped = self.skipped.get(f.input).copied().unwrap_or(0);
+                    return Err(locate(
+                        input,
+                        ParseError::new(ErrorKind::MissingSource, message).at(f.at),
+                        skipped,
+                    ));
+                }
+            }
+            files.push(f.coverage);
+        }
+        Ok(CoverageReport::new(self.format, files))
+    }
+}

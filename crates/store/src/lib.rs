@@ -1,0 +1,1 @@
+//! slipway's state on disk.
