@@ -32,6 +32,12 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Check workflow files: errors, and warnings for known mistakes
     Lint(cmd::lint::Args),
+    /// Coverage reports: gate on the total, report against a base branch, show the trend
+    Coverage(cmd::coverage::Args),
+    /// Test reports (JUnit XML): failures, flaky and slowest tests
+    Tests(cmd::tests_report::Args),
+    /// Run workflows on this machine
+    Run(cmd::run::Args),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -75,6 +81,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Lint(args) => cmd::lint::run(args),
+        Command::Coverage(args) => cmd::coverage::run(args),
+        Command::Tests(args) => cmd::tests_report::run(args),
+        Command::Run(args) => cmd::run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,3 +33,51 @@ pub mod exit {
     pub const WAITING: i32 = 3;
     pub const CANCELLED: i32 = 130;
 }
+
+/// Which job instance an event is about: the job id, and for matrix jobs
+/// the combination, as GitHub names instances (`test (linux, 1)`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct JobKey {
+    pub id: String,
+    /// The job's display name, matrix values included.
+    pub name: String,
+    /// The matrix combination as JSON text, when the job has one.
+    pub matrix: Option<String>,
+}
+
+impl JobKey {
+    /// `id` or `id (values)`, for log prefixes.
+    pub fn label(&self) -> String {
+        match &self.matrix {
+            Some(_) => match self.name.rfind(" (") {
+                Some(at) => format!("{}{}", self.id, &self.name[at..]),
+                None => self.id.clone(),
+            },
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// What happens during a run, as plain data for every consumer: the
+/// terminal reporter, the store, the web stream, the notifier.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    JobStarted { job: JobKey },
+    StepStarted { job: JobKey, step: usize, name: String },
+    /// One line a step printed (already masked), or a note from slipway.
+    Log { job: JobKey, step: Option<usize>, line: String, level: LogLevel },
+    StepFinished { job: JobKey, step: usize, outcome: Conclusion, conclusion: Conclusion, seconds: f64 },
+    JobFinished { job: JobKey, conclusion: Conclusion, seconds: f64 },
+    RunFinished { conclusion: Conclusion, seconds: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Output,
+    Group,
+    Notice,
+    Warning,
+    Error,
+}

@@ -37,6 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut all = loaded.diagnostics.clone();
     for wf in &loaded.workflows {
         all.extend(lint(wf));
+        all.extend(unrunnable_actions(wf));
     }
     diagnostic::sort(&mut all);
     let errors = all.iter().filter(|d| d.is_error()).count();
@@ -71,4 +72,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(Exit(slipway_model::exit::FAILED).into());
     }
     Ok(())
+}
+
+/// Steps whose action `slipway run` cannot execute here.
+pub fn unrunnable_actions(wf: &slipway_workflow::Workflow) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for job in &wf.jobs {
+        for step in &job.steps {
+            let Some(uses) = &step.uses else { continue };
+            if let Some(why) = slipway_engine::builtins::unsupported(&uses.value) {
+                out.push(Diagnostic::warning("unsupported-action", &wf.file, uses.span, why));
+            }
+        }
+    }
+    out
 }

@@ -1,3 +1,6 @@
+pub mod coverage;
 pub mod eval;
 pub mod lint;
 pub mod plan;
+pub mod run;
+pub mod tests_report;

@@ -1,0 +1,396 @@
+//! `slipway run`: execute workflows on this machine.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use slipway_engine::{builtins, RunSpec, RunSummary};
+use slipway_model::{exit, Conclusion, LogLevel, RunEvent};
+use slipway_workflow::plan::plan_workflow;
+use slipway_workflow::Workflow;
+use tokio_util::sync::CancellationToken;
+
+use crate::event_args::{parse_key_value, EventArgs};
+use crate::output::{print_json, Format};
+use crate::{workflows, Exit, UsageError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Workflow files [default: every workflow the event triggers]
+    workflows: Vec<PathBuf>,
+    /// The repository folder
+    #[arg(short = 'C', value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    event: EventArgs,
+    /// Run only these jobs and what they need (repeatable)
+    #[arg(long = "job", value_name = "ID")]
+    jobs: Vec<String>,
+    /// Job instances running at once [default: number of CPUs]
+    #[arg(long = "jobs", value_name = "N")]
+    parallel: Option<usize>,
+    /// Override a workflow-level `env` variable (repeatable)
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    env: Vec<(String, String)>,
+    /// Secrets as KEY=VALUE lines (besides .slipway/secrets.env and SLIPWAY_SECRET_<NAME>)
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// `vars` context values (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    vars: Vec<(String, String)>,
+    /// Run in the working tree as it is, instead of a fresh checkout of the commit
+    #[arg(long)]
+    in_place: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let loaded = workflows::load(&args.dir, &args.workflows)?;
+    if loaded.error_count() > 0 {
+        eprint!("{}", loaded.render(&loaded.diagnostics));
+        eprintln!("error: the workflow files have errors; nothing was run");
+        return Err(Exit(exit::INVALID).into());
+    }
+    let mut notes = Vec::new();
+    let event = args.event.build(&args.dir, &mut notes)?;
+    for note in &notes {
+        eprintln!("note: {note}");
+    }
+    // Which workflows this event starts (all named ones when --job is given).
+    let chosen: Vec<&Workflow> = loaded
+        .workflows
+        .iter()
+        .filter(|wf| {
+            let plan = plan_workflow(wf, &event);
+            if !plan.triggered {
+                eprintln!("{}: not triggered: {}", wf.file, plan.reason);
+            }
+            plan.triggered
+        })
+        .collect();
+    if chosen.is_empty() {
+        eprintln!("nothing to run");
+        return Ok(());
+    }
+    check_actions(&chosen, &args.jobs, &loaded)?;
+    let secrets = load_secrets(&args.dir, args.secret_file.as_deref())?;
+    let parallel = args.parallel.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut worst = Conclusion::Success;
+    for wf in chosen {
+        if !args.jobs.is_empty() && !args.jobs.iter().any(|j| wf.job(j).is_some()) {
+            continue;
+        }
+        let summary = runtime.block_on(run_workflow(wf, &event, &args, &secrets, parallel))?;
+        match args.format {
+            Format::Json => print_json(&summary)?,
+            Format::Text => print!("{}", render_summary(wf, &summary)),
+        }
+        worst = match (worst, summary.conclusion) {
+            (_, Conclusion::Cancelled) | (Conclusion::Cancelled, _) => Conclusion::Cancelled,
+            (_, Conclusion::Failure) | (Conclusion::Failure, _) => Conclusion::Failure,
+            _ => Conclusion::Success,
+        };
+    }
+    match worst {
+        Conclusion::Failure => Err(Exit(exit::FAILED).into()),
+        Conclusion::Cancelled => Err(Exit(exit::CANCELLED).into()),
+        _ => Ok(()),
+    }
+}
+
+/// Actions slipway cannot run, found before anything starts.
+fn check_actions(chosen: &[&Workflow], only: &[String], loaded: &workflows::Loaded) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for wf in chosen {
+        for job in &wf.jobs {
+            if !only.is_empty() && !needed_by(wf, only, &job.id.value) {
+                continue;
+            }
+            for step in &job.steps {
+                let Some(uses) = &step.uses else { continue };
+                if let Some(why) = builtins::unsupported(&uses.value) {
+                    problems.push(slipway_workflow::Diagnostic::error("unsupported-action", &wf.file, uses.span, why));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    eprint!("{}", loaded.render(&problems));
+    eprintln!("error: {} step(s) use actions slipway cannot run; nothing was run", problems.len());
+    Err(Exit(exit::INVALID).into())
+}
+
+/// Whether `id` is one of `only` or something they need.
+fn needed_by(wf: &Workflow, only: &[String], id: &str) -> bool {
+    let mut stack: Vec<usize> = only.iter().filter_map(|o| wf.jobs.iter().position(|j| &j.id.value == o)).collect();
+    let mut seen = vec![false; wf.jobs.len()];
+    while let Some(i) = stack.pop() {
+        if seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        if wf.jobs[i].id.value == id {
+            return true;
+        }
+        stack.extend(wf.jobs[i].needs.iter().copied());
+    }
+    false
+}
+
+/// Secrets from `.slipway/secrets.env` (refused when others can read it),
+/// `SLIPWAY_SECRET_<NAME>` variables and `--secret-file`, later ones winning.
+fn load_secrets(dir: &Path, secret_file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut add = |k: String, v: String| match secrets.iter_mut().find(|(ok, _)| *ok == k) {
+        Some(slot) => slot.1 = v,
+        None => secrets.push((k, v)),
+    };
+    let default = dir.join(".slipway/secrets.env");
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    if default.exists() {
+        files.push((default, true));
+    }
+    for (file, check_mode) in files {
+        let mode = std::fs::metadata(&file)?.permissions().mode();
+        if check_mode && mode & 0o077 != 0 {
+            return Err(UsageError(format!(
+                "refusing to read {}: group or others can read it (mode {:o}); run `chmod 600 {}`",
+                file.display(),
+                mode & 0o777,
+                file.display()
+            ))
+            .into());
+        }
+        for (k, v) in read_secret_file(&file)? {
+            add(k, v);
+        }
+    }
+    for (k, v) in std::env::vars() {
+        if let Some(name) = k.strip_prefix("SLIPWAY_SECRET_") {
+            add(name.to_string(), v);
+        }
+    }
+    if let Some(file) = secret_file {
+        for (k, v) in read_secret_file(file)? {
+            add(k, v);
+        }
+    }
+    Ok(secrets)
+}
+
+fn read_secret_file(file: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+    slipway_exec::parse_env_file(&text).map_err(|e| UsageError(format!("{}: {e}", file.display())).into())
+}
+
+/// A fresh checkout of the commit under `.slipway/runs/<id>/checkout`,
+/// removed when the run ends; or the working tree with `--in-place`.
+struct Workspace {
+    path: PathBuf,
+    worktree: Option<(PathBuf, PathBuf)>,
+}
+
+impl Workspace {
+    fn prepare(dir: &Path, run_dir: &Path, sha: &str, in_place: bool) -> anyhow::Result<Workspace> {
+        let dir = dir.canonicalize()?;
+        let git = |args: &[&str]| Command::new("git").arg("-C").arg(&dir).args(args).output();
+        let prefix = git(&["rev-parse", "--show-prefix"]).ok().filter(|o| o.status.success());
+        if in_place || prefix.is_none() || sha.chars().all(|c| c == '0') {
+            return Ok(Workspace { path: dir, worktree: None });
+        }
+        let prefix = String::from_utf8_lossy(&prefix.map(|o| o.stdout).unwrap_or_default()).trim().to_string();
+        let checkout = run_dir.join("checkout");
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(&checkout)
+            .arg(sha)
+            .output()?;
+        if !out.status.success() {
+            return Err(UsageError(format!(
+                "cannot check out {sha} for the run: {}; use --in-place to run in the working tree",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+            .into());
+        }
+        Ok(Workspace {
+            path: checkout.join(prefix),
+            worktree: Some((dir, checkout)),
+        })
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if let Some((dir, checkout)) = &self.worktree {
+            let _ = Command::new("git").arg("-C").arg(dir).args(["worktree", "remove", "--force"]).arg(checkout).output();
+        }
+    }
+}
+
+fn next_run_id(runs: &Path) -> u64 {
+    std::fs::read_dir(runs)
+        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok()).max().unwrap_or(0))
+        .unwrap_or(0)
+        + 1
+}
+
+async fn run_workflow(
+    wf: &Workflow,
+    event: &slipway_workflow::Event,
+    args: &Args,
+    secrets: &[(String, String)],
+    parallel: usize,
+) -> anyhow::Result<RunSummary> {
+    let state = args.dir.join(".slipway");
+    let runs = state.join("runs");
+    std::fs::create_dir_all(&runs)?;
+    let run_id = next_run_id(&runs);
+    let run_dir = runs.join(run_id.to_string()).canonicalize().or_else(|_| {
+        std::fs::create_dir_all(runs.join(run_id.to_string()))?;
+        runs.join(run_id.to_string()).canonicalize()
+    })?;
+    let workspace = Workspace::prepare(&args.dir, &run_dir, &event.sha, args.in_place)?;
+    let mut event = event.clone();
+    event.repo.workspace = workspace.path.display().to_string();
+    event.run_id = run_id;
+    event.run_number = run_id;
+    let spec = RunSpec {
+        run_id,
+        workflow: wf.clone(),
+        event,
+        jobs: args.jobs.clone(),
+        parallel,
+        env_overrides: args.env.clone(),
+        secrets: secrets.to_vec(),
+        vars: args.vars.clone(),
+        workspace: workspace.path.clone(),
+        run_dir: run_dir.clone(),
+        host_path: std::env::var("PATH").unwrap_or_default(),
+    };
+    if let Err(e) = spec.selected() {
+        return Err(UsageError(e).into());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ncancelling: stopping running steps; `always()` and `cancelled()` steps still run");
+                cancel.cancel();
+            }
+        });
+    }
+    let json = args.format == Format::Json;
+    let reporter = tokio::spawn(async move {
+        let mut names: HashMap<(String, usize), String> = HashMap::new();
+        while let Some(event) = rx.recv().await {
+            let line = report_line(&event, &mut names);
+            if let Some(line) = line {
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                    let _ = std::io::stdout().flush();
+                }
+            }
+        }
+    });
+    let summary = slipway_engine::run(spec, tx, cancel).await;
+    let _ = reporter.await;
+    let _ = std::fs::write(run_dir.join("summary.json"), serde_json::to_vec_pretty(&summary)?);
+    drop(workspace);
+    Ok(summary)
+}
+
+/// Off a terminal (and for now on one too): `[job/step] line`.
+fn report_line(event: &RunEvent, names: &mut HashMap<(String, usize), String>) -> Option<String> {
+    match event {
+        RunEvent::JobStarted { job } => Some(format!("[{}] started: {}", job.label(), job.name)),
+        RunEvent::StepStarted { job, step, name } => {
+            names.insert((job.label(), *step), name.clone());
+            Some(format!("[{}] ▶ {name}", job.label()))
+        }
+        RunEvent::Log { job, step, line, level } => {
+            let prefix = match step.and_then(|s| names.get(&(job.label(), s))) {
+                Some(name) => format!("[{}/{name}]", job.label()),
+                None => format!("[{}]", job.label()),
+            };
+            let tag = match level {
+                LogLevel::Output => "",
+                LogLevel::Group => "▸ ",
+                LogLevel::Notice => "notice: ",
+                LogLevel::Warning => "warning: ",
+                LogLevel::Error => "error: ",
+            };
+            Some(format!("{prefix} {tag}{line}"))
+        }
+        RunEvent::StepFinished { job, step, outcome, conclusion, seconds } => {
+            let name = names.get(&(job.label(), *step)).cloned().unwrap_or_default();
+            let result = if outcome != conclusion {
+                format!("{} (outcome {}, continue-on-error)", conclusion.as_str(), outcome.as_str())
+            } else {
+                conclusion.as_str().to_string()
+            };
+            Some(format!("[{}] {} {name}: {result} in {seconds:.1}s", job.label(), mark(*conclusion)))
+        }
+        RunEvent::JobFinished { job, conclusion, seconds } => {
+            Some(format!("[{}] {} {}{}", job.label(), mark(*conclusion), conclusion.as_str(), if *seconds > 0.0 { format!(" in {seconds:.1}s") } else { String::new() }))
+        }
+        RunEvent::RunFinished { .. } => None,
+    }
+}
+
+fn mark(c: Conclusion) -> &'static str {
+    match c {
+        Conclusion::Success => "✓",
+        Conclusion::Failure => "✗",
+        Conclusion::Cancelled => "⊘",
+        Conclusion::Skipped => "-",
+    }
+}
+
+/// The closing table: each job with its conclusion and duration, and the
+/// critical path (the chain of needs that took longest).
+fn render_summary(wf: &Workflow, summary: &RunSummary) -> String {
+    let mut out = String::new();
+    let width = summary.jobs.iter().map(|j| j.name.chars().count()).max().unwrap_or(0);
+    out.push_str(&format!("\nrun {} of {}: {}\n\n", summary.run_id, wf.display_name(), summary.conclusion.as_str()));
+    for job in &summary.jobs {
+        out.push_str(&format!("  {} {:<width$}  {:<9}  {:>7.1}s\n", mark(job.conclusion), job.name, job.conclusion.as_str(), job.seconds));
+    }
+    let path = critical_path(wf, summary);
+    if path.len() > 1 {
+        let total: f64 = path.iter().map(|(_, s)| s).sum();
+        let names: Vec<String> = path.iter().map(|(n, s)| format!("{n} ({s:.1}s)")).collect();
+        out.push_str(&format!("\n  critical path ({total:.1}s): {}\n", names.join(" -> ")));
+    }
+    out
+}
+
+fn critical_path(wf: &Workflow, summary: &RunSummary) -> Vec<(String, f64)> {
+    let seconds = |id: &str| summary.jobs.iter().filter(|j| j.id == id).map(|j| j.seconds).fold(0.0, f64::max);
+    let order = slipway_workflow::graph::topological_order(wf);
+    let mut best: Vec<(f64, Vec<usize>)> = vec![(0.0, Vec::new()); wf.jobs.len()];
+    for &i in &order {
+        let (base, mut chain) = wf.jobs[i]
+            .needs
+            .iter()
+            .map(|&n| best[n].clone())
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or((0.0, Vec::new()));
+        chain.push(i);
+        best[i] = (base + seconds(&wf.jobs[i].id.value), chain);
+    }
+    let Some((_, chain)) = best.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return Vec::new() };
+    chain.into_iter().map(|i| (wf.jobs[i].id.value.clone(), seconds(&wf.jobs[i].id.value))).collect()
+}
+

@@ -1,0 +1,320 @@
+//! `slipway run` on fixture repositories: GitHub's job and step semantics
+//! with real processes.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use support::Slipway;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Tester", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A git repository holding one workflow, committed.
+fn repo(workflow: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".github/workflows")).unwrap();
+    std::fs::write(d.join(".github/workflows/ci.yml"), workflow).unwrap();
+    std::fs::write(d.join(".gitignore"), ".slipway/\n").unwrap();
+    git(d, &["init", "-q"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "init"]);
+    dir
+}
+
+struct Ran {
+    code: i32,
+    summary: Value,
+    logs: String,
+}
+
+fn run(dir: &Path, extra: &[&str]) -> Ran {
+    let out = Slipway::new().args(["run", "--format", "json", "-C"]).args([dir]).args(extra).run();
+    let summary = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
+    Ran { code: out.code, summary, logs: out.stderr }
+}
+
+fn job<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["jobs"].as_array().unwrap().iter().find(|j| j["id"] == id).unwrap_or_else(|| panic!("no job {id} in {s}"))
+}
+
+#[test]
+fn outputs_env_files_and_path_flow_between_steps_and_jobs() {
+    let dir = repo(r#"name: flow
+on: push
+env:
+  GREETING: hello
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    outputs:
+      tag: ${{ steps.tag.outputs.tag }}
+      notes: ${{ steps.tag.outputs.notes }}
+    steps:
+      - id: tag
+        run: |
+          echo "tag=v1-${GITHUB_SHA:0:7}" >> "$GITHUB_OUTPUT"
+          {
+            echo "notes<<EOF"
+            echo "line one"
+            echo "line two"
+            echo "EOF"
+          } >> "$GITHUB_OUTPUT"
+          echo "FROM_ENV_FILE=set by step one" >> "$GITHUB_ENV"
+          mkdir -p "$RUNNER_TEMP/bin" && printf '#!/bin/sh\necho tool ran\n' > "$RUNNER_TEMP/bin/mytool" && chmod +x "$RUNNER_TEMP/bin/mytool"
+          echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
+      - name: Later step sees env and path
+        env:
+          STEP_ONLY: ${{ env.GREETING }} world
+        run: |
+          test "$FROM_ENV_FILE" = "set by step one"
+          test "$STEP_ONLY" = "hello world"
+          test "$CI" = true && test "$GITHUB_ACTIONS" = true && test -n "$GITHUB_WORKSPACE"
+          test "$(mytool)" = "tool ran"
+          test "${{ steps.tag.outcome }}" = success
+  use:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          test "${{ needs.build.outputs.tag }}" = "v1-$(echo $GITHUB_SHA | cut -c1-7)"
+          test "${{ needs.build.result }}" = success
+          printf '%s' "${{ needs.build.outputs.notes }}" | grep -c line | grep -qx 2
+"#);
+    let r = run(dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
+    assert_eq!(r.summary["conclusion"], "success");
+    let build = job(&r.summary, "build");
+    assert_eq!(build["outputs"]["notes"], "line one\nline two");
+    assert!(build["outputs"]["tag"].as_str().unwrap().starts_with("v1-"));
+    assert_eq!(job(&r.summary, "use")["conclusion"], "success");
+}
+
+#[test]
+fn failures_continue_on_error_and_status_functions() {
+    let dir = repo(r#"on: push
+jobs:
+  steps:
+    runs-on: ubuntu-latest
+    steps:
+      - id: allowed
+        continue-on-error: true
+        run: exit 3
+      - id: after-allowed
+        run: echo still running
+      - id: fails
+        run: |
+          false | true
+          echo "pipefail makes this line unreachable" && false
+      - id: skipped
+        run: echo never
+      - id: on-failure
+        if: failure()
+        run: echo cleaning up
+      - id: always
+        if: always()
+        run: echo always
+  dependent:
+    needs: steps
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo should be skipped
+  reporter:
+    needs: steps
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - run: test "${{ needs.steps.result }}" = failure
+  on-failure:
+    needs: dependent
+    if: failure()
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo an ancestor failed
+"#);
+    let r = run(dir.path(), &[]);
+    assert_eq!(r.code, 1, "{}", r.logs);
+    assert_eq!(r.summary["conclusion"], "failure");
+    let steps = job(&r.summary, "steps")["steps"].as_array().unwrap().clone();
+    let by_id = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
+    assert_eq!((by_id("allowed")["outcome"].as_str(), by_id("allowed")["conclusion"].as_str()), (Some("failure"), Some("success")));
+    assert_eq!(by_id("after-allowed")["conclusion"], "success");
+    assert_eq!(by_id("fails")["conclusion"], "failure");
+    assert_eq!(by_id("skipped")["conclusion"], "skipped");
+    assert_eq!(by_id("on-failure")["conclusion"], "success");
+    assert_eq!(by_id("always")["conclusion"], "success");
+    assert_eq!(job(&r.summary, "dependent")["conclusion"], "skipped");
+    assert_eq!(job(&r.summary, "reporter")["conclusion"], "success");
+    assert_eq!(job(&r.summary, "on-failure")["conclusion"], "success");
+    assert!(r.logs.contains("Process completed with exit code 3."), "{}", r.logs);
+}
+
+#[test]
+fn timeouts_fail_the_step_and_the_job() {
+    let dir = repo(r#"on: push
+jobs:
+  slow-step:
+    runs-on: ubuntu-latest
+    steps:
+      - timeout-minutes: 0.02
+        run: sleep 30
+  slow-job:
+    runs-on: ubuntu-latest
+    timeout-minutes: 0.02
+    steps:
+      - run: sleep 30
+      - if: always()
+        run: echo cleanup after timeout
+"#);
+    let r = run(dir.path(), &[]);
+    assert_eq!(r.code, 1, "{}", r.logs);
+    assert_eq!(job(&r.summary, "slow-step")["conclusion"], "failure");
+    let slow_job = job(&r.summary, "slow-job");
+    assert_eq!(slow_job["conclusion"], "failure");
+    assert_eq!(slow_job["steps"][1]["conclusion"], "success");
+    assert!(r.logs.contains("exceeded its timeout"), "{}", r.logs);
+}
+
+#[test]
+fn secrets_are_masked_everywhere() {
+    let dir = repo(r#"on: push
+jobs:
+  leak:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "token is ${{ secrets.API_TOKEN }}"
+          echo "from env: $TOKEN"
+          echo "::add-mask::runtime-value-42"
+          echo "later: runtime-value-42"
+        env:
+          TOKEN: ${{ secrets.API_TOKEN }}
+"#);
+    let secret_file = dir.path().join("secrets.txt");
+    std::fs::write(&secret_file, "API_TOKEN=s3cr3t-value\n").unwrap();
+    let r = run(dir.path(), &["--secret-file", secret_file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.logs);
+    assert!(!r.logs.contains("s3cr3t-value"), "{}", r.logs);
+    assert!(!r.logs.contains("runtime-value-42"), "{}", r.logs);
+    assert!(r.logs.contains("token is ***"), "{}", r.logs);
+    assert!(r.logs.contains("later: ***"), "{}", r.logs);
+}
+
+#[test]
+fn a_readable_secrets_file_is_refused() {
+    let dir = repo("on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: echo}]\n");
+    std::fs::create_dir_all(dir.path().join(".slipway")).unwrap();
+    let file = dir.path().join(".slipway/secrets.env");
+    std::fs::write(&file, "A=b\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Slipway::new().args(["run", "-C"]).args([dir.path()]).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
+}
+
+#[test]
+fn matrix_fail_fast_and_job_selection() {
+    let dir = repo(r#"on: push
+jobs:
+  unrelated:
+    runs-on: x
+    steps: [{run: exit 1}]
+  matrix:
+    strategy:
+      max-parallel: 1
+      matrix:
+        n: [1, 2, 3]
+    runs-on: x
+    steps:
+      - run: test ${{ matrix.n }} != 1
+  lenient:
+    strategy:
+      fail-fast: false
+      matrix:
+        n: [1, 2]
+    runs-on: x
+    steps:
+      - run: test ${{ matrix.n }} != 1
+"#);
+    let r = run(dir.path(), &["--job", "matrix", "--job", "lenient", "--jobs", "1"]);
+    assert_eq!(r.code, 1, "{}", r.logs);
+    let jobs = r.summary["jobs"].as_array().unwrap();
+    assert!(jobs.iter().all(|j| j["id"] != "unrelated"), "--job runs only what was asked");
+    let matrix: Vec<(&str, &str)> = jobs.iter().filter(|j| j["id"] == "matrix").map(|j| (j["name"].as_str().unwrap(), j["conclusion"].as_str().unwrap())).collect();
+    assert_eq!(matrix, vec![("matrix (1)", "failure"), ("matrix (2)", "cancelled"), ("matrix (3)", "cancelled")]);
+    let lenient: Vec<&str> = jobs.iter().filter(|j| j["id"] == "lenient").map(|j| j["conclusion"].as_str().unwrap()).collect();
+    assert_eq!(lenient, vec!["failure", "success"]);
+}
+
+#[test]
+fn runs_in_a_fresh_checkout_unless_in_place() {
+    let dir = repo("on: push\njobs:\n  look:\n    runs-on: x\n    steps:\n      - run: test ! -e uncommitted.txt\n");
+    std::fs::write(dir.path().join("uncommitted.txt"), "local edit").unwrap();
+    let out = Slipway::new().args(["run", "-C"]).args([dir.path()]).run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // The checkout is gone afterwards, and the user's tree untouched.
+    let out = Command::new("git").current_dir(dir.path()).args(["worktree", "list"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(dir.path().join("uncommitted.txt").exists());
+    let out = Slipway::new().args(["run", "--in-place", "-C"]).args([dir.path()]).run();
+    assert_eq!(out.code, 1, "in place, the uncommitted file is there: {}", out.stdout);
+}
+
+#[test]
+fn unknown_actions_stop_the_run_before_it_starts() {
+    let dir = repo("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: touch started\n  b:\n    runs-on: x\n    steps:\n      - uses: someone/something@v2\n");
+    let out = Slipway::new().args(["run", "--in-place", "-C"]).args([dir.path()]).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`someone/something@v2` is not built into slipway"), "{}", out.stderr);
+    assert!(out.stderr.contains("ci.yml:10:15"), "{}", out.stderr);
+    assert!(!dir.path().join("started").exists());
+}
+
+#[test]
+fn ctrl_c_cancels_and_always_steps_still_run() {
+    let dir = repo(r#"on: push
+jobs:
+  long:
+    runs-on: x
+    steps:
+      - run: echo started; sleep 30
+      - if: always()
+        run: echo "cleanup ran"
+      - run: echo "not after cancel"
+"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["run", "--in-place", "-C"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first step is running, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let runs = dir.path().join(".slipway/runs/1/jobs/long");
+    while !runs.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    unsafe_kill(child.id());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("cleanup ran"), "{stdout}");
+    assert!(!stdout.contains("not after cancel"), "{stdout}");
+}
+
+fn unsafe_kill(pid: u32) {
+    let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+}

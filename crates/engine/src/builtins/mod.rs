@@ -1,0 +1,101 @@
+//! Well-known actions, implemented natively (there is no network to fetch
+//! them). One registry: later features add their actions here.
+
+mod checkout;
+mod codecov;
+mod setup;
+mod tools;
+
+use std::path::PathBuf;
+
+use slipway_model::LogLevel;
+use slipway_workflow::workflow::ActionRef;
+
+/// What a built-in gets: its evaluated `with:` inputs and the step's world.
+pub struct BuiltinInput {
+    pub with: Vec<(String, String)>,
+    pub workspace: PathBuf,
+    /// RUNNER_TEMP of the job.
+    pub temp: PathBuf,
+    /// The run's own folder, for what is kept with the run.
+    pub run_dir: PathBuf,
+    /// The step's environment, PATH included.
+    pub env: Vec<(String, String)>,
+    pub sha: String,
+}
+
+impl BuiltinInput {
+    pub fn input(&self, name: &str) -> Option<&str> {
+        self.with.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    pub fn path_var(&self) -> &str {
+        self.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct BuiltinResult {
+    pub ok: bool,
+    pub outputs: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
+    /// Directories to put first on PATH for the following steps.
+    pub path: Vec<String>,
+    pub lines: Vec<(LogLevel, String)>,
+}
+
+impl BuiltinResult {
+    pub fn ok() -> Self {
+        BuiltinResult { ok: true, ..Default::default() }
+    }
+
+    pub fn fail(message: impl Into<String>) -> Self {
+        BuiltinResult {
+            ok: false,
+            lines: vec![(LogLevel::Error, message.into())],
+            ..Default::default()
+        }
+    }
+
+    pub fn say(mut self, line: impl Into<String>) -> Self {
+        self.lines.push((LogLevel::Output, line.into()));
+        self
+    }
+}
+
+type Handler = fn(&BuiltinInput) -> BuiltinResult;
+
+/// owner/repo (lowercase) -> handler.
+const REGISTRY: &[(&str, Handler)] = &[
+    ("actions/checkout", checkout::run),
+    ("actions/setup-python", setup::python),
+    ("actions/setup-go", setup::go),
+    ("actions/setup-node", setup::node),
+    ("pnpm/action-setup", tools::pnpm),
+    ("golangci/golangci-lint-action", tools::golangci_lint),
+    ("codecov/codecov-action", codecov::run),
+];
+
+fn handler(action: &ActionRef) -> Option<Handler> {
+    let slug = action.slug()?;
+    REGISTRY.iter().find(|(s, _)| *s == slug).map(|(_, h)| *h)
+}
+
+/// Why an action cannot run here, or None when it can.
+pub fn unsupported(action: &ActionRef) -> Option<String> {
+    match action {
+        ActionRef::Repository { owner, repo, git_ref, .. } if handler(action).is_none() => Some(format!(
+            "`{owner}/{repo}@{git_ref}` is not built into slipway and cannot be fetched here; vendor it into the repository (e.g. `.github/actions/{repo}/action.yml`) and use it as `uses: ./.github/actions/{repo}`"
+        )),
+        ActionRef::Repository { .. } => None,
+        ActionRef::Local(path) => Some(format!("local actions (`uses: {path}`) are not run yet")),
+        ActionRef::Docker(image) => Some(format!("docker actions (`uses: docker://{image}`) are not run yet")),
+    }
+}
+
+pub fn run(action: &ActionRef, input: &BuiltinInput) -> BuiltinResult {
+    match handler(action) {
+        Some(h) => h(input),
+        None => BuiltinResult::fail(unsupported(action).unwrap_or_default()),
+    }
+}

@@ -1,0 +1,572 @@
+//! One job instance: its contexts and environment, its steps in order with
+//! GitHub's status rules, its outputs. Reports to the dispatcher when done.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use slipway_exec::{run_step, ExitReason, FileCommands, LogEvent, LogSink, Masker, StepCommand};
+use slipway_expr::{MapContexts, StatusFunction, Value};
+use slipway_model::{Conclusion, JobKey, LogLevel, RunEvent};
+use slipway_workflow::workflow::{BoolOr, Env, Job, NumberOr, Step, Text, Workflow};
+use slipway_workflow::Event;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::builtins::{self, BuiltinInput};
+use crate::condition;
+use crate::dispatcher::pairs_value;
+use crate::spec::RunSpec;
+use crate::summary::{to_map, StepSummary};
+
+/// GitHub's default job timeout.
+const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(360 * 60);
+
+/// What every job of a run shares.
+pub(crate) struct Shared {
+    workflow: Workflow,
+    event: Event,
+    workspace: PathBuf,
+    run_dir: PathBuf,
+    host_path: String,
+    env_overrides: Vec<(String, String)>,
+    secrets: Value,
+    vars: Value,
+    masker: Masker,
+    events: mpsc::UnboundedSender<RunEvent>,
+    event_path: PathBuf,
+    run_id: u64,
+}
+
+impl Shared {
+    pub(crate) fn new(spec: &RunSpec, events: mpsc::UnboundedSender<RunEvent>) -> Shared {
+        let masker = Masker::new();
+        for (_, value) in &spec.secrets {
+            masker.add(value);
+        }
+        let event_path = spec.run_dir.join("event.json");
+        let _ = std::fs::create_dir_all(&spec.run_dir);
+        let _ = std::fs::write(&event_path, serde_json::to_vec_pretty(&spec.event.payload).unwrap_or_default());
+        let mut secrets = spec.secrets.clone();
+        if !secrets.iter().any(|(k, _)| k == "GITHUB_TOKEN") {
+            secrets.push(("GITHUB_TOKEN".into(), String::new()));
+        }
+        Shared {
+            workflow: spec.workflow.clone(),
+            event: spec.event.clone(),
+            workspace: spec.workspace.clone(),
+            run_dir: spec.run_dir.clone(),
+            host_path: spec.host_path.clone(),
+            env_overrides: spec.env_overrides.clone(),
+            secrets: pairs_value(&secrets),
+            vars: pairs_value(&spec.vars),
+            masker,
+            events,
+            event_path,
+            run_id: spec.run_id,
+        }
+    }
+
+    fn log(&self, job: &JobKey, step: Option<usize>, level: LogLevel, line: impl AsRef<str>) {
+        let _ = self.events.send(RunEvent::Log {
+            job: job.clone(),
+            step,
+            line: self.masker.mask(line.as_ref()),
+            level,
+        });
+    }
+}
+
+pub(crate) struct JobRun {
+    pub job_index: usize,
+    pub key: JobKey,
+    pub matrix: Option<Value>,
+    pub strategy_index: usize,
+    pub strategy_total: usize,
+    pub needs: Value,
+    /// Cancels this instance (fail-fast of its matrix, or the whole run).
+    pub cancel: CancellationToken,
+}
+
+pub(crate) struct InstanceResult {
+    pub job_index: usize,
+    pub key: JobKey,
+    pub conclusion: Conclusion,
+    pub outputs: Vec<(String, String)>,
+    pub steps: Vec<StepSummary>,
+    pub seconds: f64,
+}
+
+impl InstanceResult {
+    pub(crate) fn unstarted(key: JobKey, conclusion: Conclusion) -> InstanceResult {
+        InstanceResult {
+            job_index: 0,
+            key,
+            conclusion,
+            outputs: Vec::new(),
+            steps: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+}
+
+/// The state a job's steps build up.
+struct JobState {
+    ctx: MapContexts,
+    /// GITHUB_ENV additions, in order.
+    env_added: Vec<(String, String)>,
+    /// GITHUB_PATH additions, newest first.
+    path_added: Vec<String>,
+    steps_value: Vec<(String, Value)>,
+    failed: bool,
+    temp: PathBuf,
+}
+
+pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) -> InstanceResult {
+    let started = Instant::now();
+    let job: &Job = &shared.workflow.jobs[run.job_index];
+    let _ = shared.events.send(RunEvent::JobStarted { job: run.key.clone() });
+    let label: String = run.key.label().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let temp = shared.run_dir.join("jobs").join(&label);
+    let _ = std::fs::create_dir_all(temp.join("tmp"));
+
+    let mut ctx = MapContexts::default().with_workspace(shared.workspace.clone());
+    ctx.insert("github", Value::from_json(&shared.event.github_context(Some(&job.id.value))));
+    ctx.insert("inputs", Value::from_json(&shared.event.inputs_context(
+        shared.workflow.on.get(&shared.event.name).map(|t| t.inputs.as_slice()).unwrap_or(&[]),
+    )));
+    ctx.insert("vars", shared.vars.clone());
+    ctx.insert("secrets", shared.secrets.clone());
+    ctx.insert("needs", run.needs.clone());
+    ctx.insert("matrix", run.matrix.clone().unwrap_or(Value::Object(Vec::new())));
+    ctx.insert(
+        "strategy",
+        Value::Object(vec![
+            ("fail-fast".into(), Value::Bool(true)),
+            ("job-index".into(), Value::Number(run.strategy_index as f64)),
+            ("job-total".into(), Value::Number(run.strategy_total as f64)),
+            ("max-parallel".into(), Value::Number(run.strategy_total as f64)),
+        ]),
+    );
+    ctx.insert(
+        "runner",
+        Value::Object(vec![
+            ("os".into(), Value::String("Linux".into())),
+            ("arch".into(), Value::String("X64".into())),
+            ("name".into(), Value::String("slipway".into())),
+            ("environment".into(), Value::String("self-hosted".into())),
+            ("temp".into(), Value::String(temp.join("tmp").display().to_string())),
+            ("tool_cache".into(), Value::String(temp.join("tool_cache").display().to_string())),
+        ]),
+    );
+
+    // Workflow env (with --env overrides), then job env on top.
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut failed_setup: Option<String> = None;
+    match eval_env(&shared.workflow.env, &ctx) {
+        Ok(e) => env = e,
+        Err(e) => failed_setup = Some(format!("workflow `env`: {e}")),
+    }
+    for (k, v) in &shared.env_overrides {
+        set(&mut env, k, v);
+    }
+    ctx.insert("env", pairs_value(&env));
+    match eval_env(&job.env, &ctx) {
+        Ok(job_env) => {
+            for (k, v) in job_env {
+                set(&mut env, &k, &v);
+            }
+        }
+        Err(e) => failed_setup = Some(format!("job `env`: {e}")),
+    }
+    ctx.insert("env", pairs_value(&env));
+    ctx.insert("job", Value::Object(vec![("status".into(), Value::String("success".into()))]));
+    ctx.insert("steps", Value::Object(Vec::new()));
+
+    let mut state = JobState {
+        ctx,
+        env_added: Vec::new(),
+        path_added: Vec::new(),
+        steps_value: Vec::new(),
+        failed: false,
+        temp,
+    };
+    let mut steps: Vec<StepSummary> = Vec::new();
+
+    // The job's own timeout cancels its steps; the run's cancel does too.
+    let job_cancel = run.cancel.child_token();
+    let timeout = match &job.timeout_minutes {
+        Some(NumberOr::Number(m)) => Duration::from_secs_f64(m * 60.0),
+        Some(NumberOr::Expr(t)) => t.template.eval(&state.ctx).map(|v| v.to_number()).ok().filter(|n| n.is_finite() && *n > 0.0).map(|m| Duration::from_secs_f64(m * 60.0)).unwrap_or(DEFAULT_JOB_TIMEOUT),
+        None => DEFAULT_JOB_TIMEOUT,
+    };
+    let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let timer = {
+        let job_cancel = job_cancel.clone();
+        let timed_out = timed_out.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            job_cancel.cancel();
+        })
+    };
+
+    if let Some(message) = failed_setup {
+        shared.log(&run.key, None, LogLevel::Error, format!("error: {message}"));
+        state.failed = true;
+    }
+    for step in &job.steps {
+        let summary = run_one_step(&shared, &run, job, step, &mut state, &job_cancel, &env).await;
+        steps.push(summary);
+    }
+    timer.abort();
+
+    let cancelled = job_cancel.is_cancelled() && !timed_out.load(std::sync::atomic::Ordering::SeqCst);
+    if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+        shared.log(&run.key, None, LogLevel::Error, format!("the job exceeded its timeout of {} minutes", timeout.as_secs_f64() / 60.0));
+        state.failed = true;
+    }
+    let mut conclusion = if state.failed {
+        Conclusion::Failure
+    } else if cancelled {
+        Conclusion::Cancelled
+    } else {
+        Conclusion::Success
+    };
+    if conclusion == Conclusion::Failure && bool_or(job.continue_on_error.as_ref(), &state.ctx) {
+        shared.log(&run.key, None, LogLevel::Warning, "the job failed, but `continue-on-error` lets the run go on");
+        conclusion = Conclusion::Success;
+    }
+
+    // Outputs, evaluated once every step is done.
+    let mut outputs = Vec::new();
+    for (name, text) in &job.outputs {
+        match text.template.eval(&state.ctx) {
+            Ok(v) => outputs.push((name.value.clone(), v.to_display_string())),
+            Err(e) => shared.log(&run.key, None, LogLevel::Warning, format!("output `{}` fails to evaluate: {}", name.value, e.message)),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = shared.events.send(RunEvent::JobFinished { job: run.key.clone(), conclusion, seconds });
+    InstanceResult {
+        job_index: run.job_index,
+        key: run.key,
+        conclusion,
+        outputs,
+        steps,
+        seconds,
+    }
+}
+
+fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match env.iter_mut().find(|(k, _)| k == key) {
+        Some(slot) => slot.1 = value.to_string(),
+        None => env.push((key.to_string(), value.to_string())),
+    }
+}
+
+fn eval_env(env: &Env, ctx: &MapContexts) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (k, v) in env {
+        let value = v.template.eval(ctx).map_err(|e| format!("`{}`: {}", k.value, e.message))?;
+        out.push((k.value.clone(), value.to_display_string()));
+    }
+    Ok(out)
+}
+
+fn eval_text(text: Option<&Text>, ctx: &MapContexts) -> Result<Option<String>, String> {
+    match text {
+        Some(t) => t.template.eval(ctx).map(|v| Some(v.to_display_string())).map_err(|e| e.message),
+        None => Ok(None),
+    }
+}
+
+fn bool_or(value: Option<&BoolOr>, ctx: &MapContexts) -> bool {
+    match value {
+        Some(BoolOr::Bool(b)) => *b,
+        Some(BoolOr::Expr(t)) => t.template.eval(ctx).map(|v| v.is_truthy()).unwrap_or(false),
+        None => false,
+    }
+}
+
+/// The variables every step sees (GitHub's defaults).
+fn default_env(shared: &Shared, job: &Job, temp: &Path) -> Vec<(String, String)> {
+    let e = &shared.event;
+    let github = e.github_context(Some(&job.id.value));
+    let s = |k: &str| github.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    vec![
+        ("CI".into(), "true".into()),
+        ("HOME".into(), home),
+        ("GITHUB_ACTIONS".into(), "true".into()),
+        ("GITHUB_WORKSPACE".into(), shared.workspace.display().to_string()),
+        ("GITHUB_EVENT_NAME".into(), e.name.clone()),
+        ("GITHUB_EVENT_PATH".into(), shared.event_path.display().to_string()),
+        ("GITHUB_SHA".into(), e.sha.clone()),
+        ("GITHUB_REF".into(), e.git_ref.clone()),
+        ("GITHUB_REF_NAME".into(), e.ref_name().to_string()),
+        ("GITHUB_REF_TYPE".into(), e.ref_type().to_string()),
+        ("GITHUB_REF_PROTECTED".into(), "false".into()),
+        ("GITHUB_HEAD_REF".into(), s("head_ref")),
+        ("GITHUB_BASE_REF".into(), s("base_ref")),
+        ("GITHUB_REPOSITORY".into(), e.repo.full_name.clone()),
+        ("GITHUB_REPOSITORY_OWNER".into(), e.repo.owner().to_string()),
+        ("GITHUB_ACTOR".into(), e.actor.clone()),
+        ("GITHUB_TRIGGERING_ACTOR".into(), e.actor.clone()),
+        ("GITHUB_RUN_ID".into(), shared.run_id.to_string()),
+        ("GITHUB_RUN_NUMBER".into(), shared.run_id.to_string()),
+        ("GITHUB_RUN_ATTEMPT".into(), "1".into()),
+        ("GITHUB_JOB".into(), job.id.value.clone()),
+        ("GITHUB_WORKFLOW".into(), shared.workflow.display_name()),
+        ("GITHUB_WORKFLOW_REF".into(), format!("{}/{}@{}", e.repo.full_name, shared.workflow.file, e.git_ref)),
+        ("GITHUB_SERVER_URL".into(), e.repo.server_url.clone()),
+        ("GITHUB_API_URL".into(), s("api_url")),
+        ("GITHUB_GRAPHQL_URL".into(), s("graphql_url")),
+        ("RUNNER_OS".into(), "Linux".into()),
+        ("RUNNER_ARCH".into(), "X64".into()),
+        ("RUNNER_NAME".into(), "slipway".into()),
+        ("RUNNER_ENVIRONMENT".into(), "self-hosted".into()),
+        ("RUNNER_TEMP".into(), temp.join("tmp").display().to_string()),
+        ("RUNNER_TOOL_CACHE".into(), temp.join("tool_cache").display().to_string()),
+    ]
+}
+
+struct Sink<'a> {
+    shared: &'a Shared,
+    job: &'a JobKey,
+    step: usize,
+}
+
+impl LogSink for Sink<'_> {
+    fn event(&mut self, event: LogEvent) {
+        let (level, line) = match event {
+            LogEvent::Line { text, .. } => (LogLevel::Output, text),
+            LogEvent::GroupStart(title) => (LogLevel::Group, title),
+            LogEvent::GroupEnd => return,
+            LogEvent::Annotation(a) => {
+                let level = match a.level {
+                    slipway_exec::AnnotationLevel::Error => LogLevel::Error,
+                    slipway_exec::AnnotationLevel::Warning => LogLevel::Warning,
+                    slipway_exec::AnnotationLevel::Notice => LogLevel::Notice,
+                    slipway_exec::AnnotationLevel::Debug => return,
+                };
+                let place = match (&a.file, a.line) {
+                    (Some(f), Some(l)) => format!("{f}:{l}: "),
+                    (Some(f), None) => format!("{f}: "),
+                    _ => String::new(),
+                };
+                (level, format!("{place}{}", a.message))
+            }
+            LogEvent::Warning(w) => (LogLevel::Warning, w),
+        };
+        self.shared.log(self.job, Some(self.step), level, line);
+    }
+}
+
+async fn run_one_step(
+    shared: &Shared,
+    run: &JobRun,
+    job: &Job,
+    step: &Step,
+    state: &mut JobState,
+    job_cancel: &CancellationToken,
+    job_env: &[(String, String)],
+) -> StepSummary {
+    let started = Instant::now();
+    let name = step
+        .name
+        .as_ref()
+        .and_then(|t| t.template.eval(&state.ctx).ok().map(|v| v.to_display_string()))
+        .unwrap_or_else(|| step.display_name());
+    let cancelled = job_cancel.is_cancelled();
+    state.ctx.set_status(StatusFunction::Success, !state.failed && !cancelled);
+    state.ctx.set_status(StatusFunction::Failure, state.failed);
+    state.ctx.set_status(StatusFunction::Cancelled, cancelled);
+    let status = if cancelled { "cancelled" } else if state.failed { "failure" } else { "success" };
+    state.ctx.insert("job", Value::Object(vec![("status".into(), Value::String(status.into()))]));
+
+    // env: workflow + job (+ GITHUB_ENV) + step, visible to the step's own expressions.
+    let mut env: Vec<(String, String)> = job_env.to_vec();
+    for (k, v) in &state.env_added {
+        set(&mut env, k, v);
+    }
+    state.ctx.insert("env", pairs_value(&env));
+    let skip = |outcome: Conclusion| StepSummary {
+        id: step.id.as_ref().map(|i| i.value.clone()),
+        name: name.clone(),
+        outcome,
+        conclusion: outcome,
+        outputs: Default::default(),
+        seconds: 0.0,
+    };
+    match condition::holds(step.condition.as_ref(), &state.ctx, !state.failed && !cancelled) {
+        Ok(true) => {}
+        Ok(false) => {
+            record_step(state, step, Conclusion::Skipped, Conclusion::Skipped, &[]);
+            return skip(Conclusion::Skipped);
+        }
+        Err(message) => {
+            shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: the step's `if:` failed to evaluate: {message}"));
+            state.failed = true;
+            record_step(state, step, Conclusion::Failure, Conclusion::Failure, &[]);
+            return skip(Conclusion::Failure);
+        }
+    }
+    let _ = shared.events.send(RunEvent::StepStarted { job: run.key.clone(), step: step.index, name: name.clone() });
+    match eval_env(&step.env, &state.ctx) {
+        Ok(step_env) => {
+            for (k, v) in step_env {
+                set(&mut env, &k, &v);
+            }
+        }
+        Err(e) => {
+            shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: step `env`: {e}"));
+            return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+        }
+    }
+    state.ctx.insert("env", pairs_value(&env));
+
+    let mut full_env = default_env(shared, job, &state.temp);
+    for (k, v) in &env {
+        set(&mut full_env, k, v);
+    }
+    let mut path = state.path_added.clone();
+    path.push(shared.host_path.clone());
+    set(&mut full_env, "PATH", &path.join(":"));
+
+    let timeout = match &step.timeout_minutes {
+        Some(NumberOr::Number(m)) => Some(Duration::from_secs_f64(m * 60.0)),
+        Some(NumberOr::Expr(t)) => t.template.eval(&state.ctx).map(|v| v.to_number()).ok().filter(|n| n.is_finite() && *n > 0.0).map(|m| Duration::from_secs_f64(m * 60.0)),
+        None => None,
+    };
+    let working_directory = match eval_text(step.working_directory.as_ref().or(job.defaults.working_directory.as_ref()).or(shared.workflow.defaults.working_directory.as_ref()), &state.ctx) {
+        Ok(Some(dir)) => shared.workspace.join(dir),
+        Ok(None) => shared.workspace.clone(),
+        Err(e) => {
+            shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: `working-directory`: {e}"));
+            return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+        }
+    };
+
+    let (ok, outputs) = if let Some(script) = &step.run {
+        let script = match script.template.eval(&state.ctx) {
+            Ok(v) => v.to_display_string(),
+            Err(e) => {
+                shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: the script's expression failed: {}", e.message));
+                return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+            }
+        };
+        let shell = eval_text(step.shell.as_ref().or(job.defaults.shell.as_ref()).or(shared.workflow.defaults.shell.as_ref()), &state.ctx).ok().flatten();
+        let files = FileCommands::in_dir(&state.temp, step.index);
+        let command = StepCommand {
+            script,
+            shell,
+            working_directory,
+            env: full_env,
+            timeout,
+            temp_dir: state.temp.join("tmp"),
+        };
+        let mut sink = Sink { shared, job: &run.key, step: step.index };
+        // A step that starts after cancellation (it asked for `always()` or
+        // `cancelled()`) runs to its end: cancelling it again would defeat
+        // its purpose. Its own `timeout-minutes` still bounds it.
+        let token = if cancelled { CancellationToken::new() } else { job_cancel.clone() };
+        let outcome = run_step(command, &files, &shared.masker, &mut sink, token).await;
+        for (k, v) in &outcome.env {
+            set(&mut state.env_added, k, v);
+        }
+        for p in &outcome.path {
+            state.path_added.insert(0, p.clone());
+        }
+        match &outcome.reason {
+            ExitReason::Exited(0) => {}
+            ExitReason::Exited(code) => shared.log(&run.key, Some(step.index), LogLevel::Error, format!("Process completed with exit code {code}.")),
+            ExitReason::Signaled(sig) => shared.log(&run.key, Some(step.index), LogLevel::Error, format!("Process was killed by signal {sig}.")),
+            ExitReason::TimedOut => shared.log(&run.key, Some(step.index), LogLevel::Error, "The step exceeded its timeout."),
+            ExitReason::Cancelled => shared.log(&run.key, Some(step.index), LogLevel::Error, "The step was cancelled."),
+            ExitReason::FailedToStart(why) => shared.log(&run.key, Some(step.index), LogLevel::Error, format!("The step could not start: {why}")),
+        }
+        if matches!(outcome.reason, ExitReason::Cancelled) {
+            return finish_step(shared, run, step, state, &name, Conclusion::Cancelled, outcome.outputs, started);
+        }
+        (outcome.success(), outcome.outputs)
+    } else if let Some(uses) = &step.uses {
+        let mut with = Vec::new();
+        for (k, v) in &step.with {
+            match v.template.eval(&state.ctx) {
+                Ok(value) => with.push((k.value.clone(), value.to_display_string())),
+                Err(e) => {
+                    shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: input `{}`: {}", k.value, e.message));
+                    return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+                }
+            }
+        }
+        let input = BuiltinInput {
+            with,
+            workspace: shared.workspace.clone(),
+            temp: state.temp.join("tmp"),
+            run_dir: shared.run_dir.clone(),
+            env: full_env,
+            sha: shared.event.sha.clone(),
+        };
+        let result = builtins::run(&uses.value, &input);
+        for (level, line) in &result.lines {
+            shared.log(&run.key, Some(step.index), *level, line);
+        }
+        for (k, v) in &result.env {
+            set(&mut state.env_added, k, v);
+        }
+        for p in &result.path {
+            state.path_added.insert(0, p.clone());
+        }
+        (result.ok, result.outputs)
+    } else {
+        (false, Vec::new())
+    };
+    let outcome = if ok { Conclusion::Success } else { Conclusion::Failure };
+    finish_step(shared, run, step, state, &name, outcome, outputs, started)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish_step(
+    shared: &Shared,
+    run: &JobRun,
+    step: &Step,
+    state: &mut JobState,
+    name: &str,
+    outcome: Conclusion,
+    outputs: Vec<(String, String)>,
+    started: Instant,
+) -> StepSummary {
+    let mut conclusion = outcome;
+    if outcome == Conclusion::Failure && bool_or(step.continue_on_error.as_ref(), &state.ctx) {
+        conclusion = Conclusion::Success;
+    }
+    if conclusion == Conclusion::Failure {
+        state.failed = true;
+    }
+    record_step(state, step, outcome, conclusion, &outputs);
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = shared.events.send(RunEvent::StepFinished { job: run.key.clone(), step: step.index, outcome, conclusion, seconds });
+    StepSummary {
+        id: step.id.as_ref().map(|i| i.value.clone()),
+        name: name.to_string(),
+        outcome,
+        conclusion,
+        outputs: to_map(&outputs),
+        seconds,
+    }
+}
+
+/// `steps.<id>` for the steps that follow.
+fn record_step(state: &mut JobState, step: &Step, outcome: Conclusion, conclusion: Conclusion, outputs: &[(String, String)]) {
+    let Some(id) = &step.id else { return };
+    state.steps_value.push((
+        id.value.clone(),
+        Value::Object(vec![
+            ("outputs".into(), pairs_value(outputs)),
+            ("outcome".into(), Value::String(outcome.as_str().into())),
+            ("conclusion".into(), Value::String(conclusion.as_str().into())),
+        ]),
+    ));
+    state.ctx.insert("steps", Value::Object(state.steps_value.clone()));
+}

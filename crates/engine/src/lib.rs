@@ -1,0 +1,14 @@
+//! Running a checked workflow: one dispatcher owns the run's state and
+//! starts job instances; each job reports back when done. Steps run
+//! through `slipway-exec`; well-known actions through `builtins`.
+
+pub mod builtins;
+mod condition;
+mod dispatcher;
+mod job;
+pub mod spec;
+pub mod summary;
+
+pub use dispatcher::run;
+pub use spec::RunSpec;
+pub use summary::{JobSummary, RunSummary, StepSummary};

@@ -1,0 +1,56 @@
+//! What a run is asked to do.
+
+use std::path::PathBuf;
+
+use slipway_workflow::{Event, Workflow};
+
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub run_id: u64,
+    pub workflow: Workflow,
+    pub event: Event,
+    /// Jobs asked for (`--job`); with what they need. Empty: every job.
+    pub jobs: Vec<String>,
+    /// Job instances running at once.
+    pub parallel: usize,
+    /// Override workflow-level `env` (`--env KEY=VALUE`).
+    pub env_overrides: Vec<(String, String)>,
+    pub secrets: Vec<(String, String)>,
+    pub vars: Vec<(String, String)>,
+    /// The checkout the steps run in.
+    pub workspace: PathBuf,
+    /// This run's own folder: RUNNER_TEMP of each job, environment files,
+    /// the event payload, artifacts.
+    pub run_dir: PathBuf,
+    /// PATH of the machine, the base every job's PATH starts from.
+    pub host_path: String,
+}
+
+impl RunSpec {
+    /// Indices of the jobs to run: those asked for and everything they
+    /// need, in file order; every job when none was asked for.
+    pub fn selected(&self) -> Result<Vec<usize>, String> {
+        let jobs = &self.workflow.jobs;
+        if self.jobs.is_empty() {
+            return Ok((0..jobs.len()).collect());
+        }
+        let mut keep = vec![false; jobs.len()];
+        let mut stack = Vec::new();
+        for id in &self.jobs {
+            match jobs.iter().position(|j| &j.id.value == id) {
+                Some(i) => stack.push(i),
+                None => {
+                    let known: Vec<&str> = jobs.iter().map(|j| j.id.value.as_str()).collect();
+                    return Err(format!("--job {id}: no such job; jobs: {}", known.join(", ")));
+                }
+            }
+        }
+        while let Some(i) = stack.pop() {
+            if !keep[i] {
+                keep[i] = true;
+                stack.extend(jobs[i].needs.iter().copied());
+            }
+        }
+        Ok((0..jobs.len()).filter(|&i| keep[i]).collect())
+    }
+}
