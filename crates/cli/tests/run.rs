@@ -12,11 +12,22 @@ use support::Slipway;
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=Tester", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Tester",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A git repository holding one workflow, committed.
@@ -39,18 +50,33 @@ struct Ran {
 }
 
 fn run(dir: &Path, extra: &[&str]) -> Ran {
-    let out = Slipway::new().args(["run", "--format", "json", "-C"]).args([dir]).args(extra).run();
-    let summary = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
-    Ran { code: out.code, summary, logs: out.stderr }
+    let out = Slipway::new()
+        .args(["run", "--format", "json", "-C"])
+        .args([dir])
+        .args(extra)
+        .run();
+    let summary = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
+    Ran {
+        code: out.code,
+        summary,
+        logs: out.stderr,
+    }
 }
 
 fn job<'a>(s: &'a Value, id: &str) -> &'a Value {
-    s["jobs"].as_array().unwrap().iter().find(|j| j["id"] == id).unwrap_or_else(|| panic!("no job {id} in {s}"))
+    s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == id)
+        .unwrap_or_else(|| panic!("no job {id} in {s}"))
 }
 
 #[test]
 fn outputs_env_files_and_path_flow_between_steps_and_jobs() {
-    let dir = repo(r#"name: flow
+    let dir = repo(
+        r#"name: flow
 on: push
 env:
   GREETING: hello
@@ -90,7 +116,8 @@ jobs:
           test "${{ needs.build.outputs.tag }}" = "v1-$(echo $GITHUB_SHA | cut -c1-7)"
           test "${{ needs.build.result }}" = success
           printf '%s' "${{ needs.build.outputs.notes }}" | grep -c line | grep -qx 2
-"#);
+"#,
+    );
     let r = run(dir.path(), &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
     assert_eq!(r.summary["conclusion"], "success");
@@ -102,7 +129,8 @@ jobs:
 
 #[test]
 fn failures_continue_on_error_and_status_functions() {
-    let dir = repo(r#"on: push
+    let dir = repo(
+        r#"on: push
 jobs:
   steps:
     runs-on: ubuntu-latest
@@ -141,13 +169,23 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: echo an ancestor failed
-"#);
+"#,
+    );
     let r = run(dir.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.logs);
     assert_eq!(r.summary["conclusion"], "failure");
-    let steps = job(&r.summary, "steps")["steps"].as_array().unwrap().clone();
+    let steps = job(&r.summary, "steps")["steps"]
+        .as_array()
+        .unwrap()
+        .clone();
     let by_id = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
-    assert_eq!((by_id("allowed")["outcome"].as_str(), by_id("allowed")["conclusion"].as_str()), (Some("failure"), Some("success")));
+    assert_eq!(
+        (
+            by_id("allowed")["outcome"].as_str(),
+            by_id("allowed")["conclusion"].as_str()
+        ),
+        (Some("failure"), Some("success"))
+    );
     assert_eq!(by_id("after-allowed")["conclusion"], "success");
     assert_eq!(by_id("fails")["conclusion"], "failure");
     assert_eq!(by_id("skipped")["conclusion"], "skipped");
@@ -156,12 +194,17 @@ jobs:
     assert_eq!(job(&r.summary, "dependent")["conclusion"], "skipped");
     assert_eq!(job(&r.summary, "reporter")["conclusion"], "success");
     assert_eq!(job(&r.summary, "on-failure")["conclusion"], "success");
-    assert!(r.logs.contains("Process completed with exit code 3."), "{}", r.logs);
+    assert!(
+        r.logs.contains("Process completed with exit code 3."),
+        "{}",
+        r.logs
+    );
 }
 
 #[test]
 fn timeouts_fail_the_step_and_the_job() {
-    let dir = repo(r#"on: push
+    let dir = repo(
+        r#"on: push
 jobs:
   slow-step:
     runs-on: ubuntu-latest
@@ -175,7 +218,8 @@ jobs:
       - run: sleep 30
       - if: always()
         run: echo cleanup after timeout
-"#);
+"#,
+    );
     let r = run(dir.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.logs);
     assert_eq!(job(&r.summary, "slow-step")["conclusion"], "failure");
@@ -187,7 +231,8 @@ jobs:
 
 #[test]
 fn secrets_are_masked_everywhere() {
-    let dir = repo(r#"on: push
+    let dir = repo(
+        r#"on: push
 jobs:
   leak:
     runs-on: ubuntu-latest
@@ -199,10 +244,14 @@ jobs:
           echo "later: runtime-value-42"
         env:
           TOKEN: ${{ secrets.API_TOKEN }}
-"#);
+"#,
+    );
     let secret_file = dir.path().join("secrets.txt");
     std::fs::write(&secret_file, "API_TOKEN=s3cr3t-value\n").unwrap();
-    let r = run(dir.path(), &["--secret-file", secret_file.to_str().unwrap()]);
+    let r = run(
+        dir.path(),
+        &["--secret-file", secret_file.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.logs);
     assert!(!r.logs.contains("s3cr3t-value"), "{}", r.logs);
     assert!(!r.logs.contains("runtime-value-42"), "{}", r.logs);
@@ -225,7 +274,8 @@ fn a_readable_secrets_file_is_refused() {
 
 #[test]
 fn matrix_fail_fast_and_job_selection() {
-    let dir = repo(r#"on: push
+    let dir = repo(
+        r#"on: push
 jobs:
   unrelated:
     runs-on: x
@@ -246,14 +296,41 @@ jobs:
     runs-on: x
     steps:
       - run: test ${{ matrix.n }} != 1
-"#);
-    let r = run(dir.path(), &["--job", "matrix", "--job", "lenient", "--jobs", "1"]);
+"#,
+    );
+    let r = run(
+        dir.path(),
+        &["--job", "matrix", "--job", "lenient", "--jobs", "1"],
+    );
     assert_eq!(r.code, 1, "{}", r.logs);
     let jobs = r.summary["jobs"].as_array().unwrap();
-    assert!(jobs.iter().all(|j| j["id"] != "unrelated"), "--job runs only what was asked");
-    let matrix: Vec<(&str, &str)> = jobs.iter().filter(|j| j["id"] == "matrix").map(|j| (j["name"].as_str().unwrap(), j["conclusion"].as_str().unwrap())).collect();
-    assert_eq!(matrix, vec![("matrix (1)", "failure"), ("matrix (2)", "cancelled"), ("matrix (3)", "cancelled")]);
-    let lenient: Vec<&str> = jobs.iter().filter(|j| j["id"] == "lenient").map(|j| j["conclusion"].as_str().unwrap()).collect();
+    assert!(
+        jobs.iter().all(|j| j["id"] != "unrelated"),
+        "--job runs only what was asked"
+    );
+    let matrix: Vec<(&str, &str)> = jobs
+        .iter()
+        .filter(|j| j["id"] == "matrix")
+        .map(|j| {
+            (
+                j["name"].as_str().unwrap(),
+                j["conclusion"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        matrix,
+        vec![
+            ("matrix (1)", "failure"),
+            ("matrix (2)", "cancelled"),
+            ("matrix (3)", "cancelled")
+        ]
+    );
+    let lenient: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j["id"] == "lenient")
+        .map(|j| j["conclusion"].as_str().unwrap())
+        .collect();
     assert_eq!(lenient, vec!["failure", "success"]);
 }
 
@@ -264,26 +341,46 @@ fn runs_in_a_fresh_checkout_unless_in_place() {
     let out = Slipway::new().args(["run", "-C"]).args([dir.path()]).run();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     // The checkout is gone afterwards, and the user's tree untouched.
-    let out = Command::new("git").current_dir(dir.path()).args(["worktree", "list"]).output().unwrap();
+    let out = Command::new("git")
+        .current_dir(dir.path())
+        .args(["worktree", "list"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
     assert!(dir.path().join("uncommitted.txt").exists());
-    let out = Slipway::new().args(["run", "--in-place", "-C"]).args([dir.path()]).run();
-    assert_eq!(out.code, 1, "in place, the uncommitted file is there: {}", out.stdout);
+    let out = Slipway::new()
+        .args(["run", "--in-place", "-C"])
+        .args([dir.path()])
+        .run();
+    assert_eq!(
+        out.code, 1,
+        "in place, the uncommitted file is there: {}",
+        out.stdout
+    );
 }
 
 #[test]
 fn unknown_actions_stop_the_run_before_it_starts() {
     let dir = repo("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: touch started\n  b:\n    runs-on: x\n    steps:\n      - uses: someone/something@v2\n");
-    let out = Slipway::new().args(["run", "--in-place", "-C"]).args([dir.path()]).run();
+    let out = Slipway::new()
+        .args(["run", "--in-place", "-C"])
+        .args([dir.path()])
+        .run();
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("`someone/something@v2` is not built into slipway"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`someone/something@v2` is not built into slipway"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("ci.yml:10:15"), "{}", out.stderr);
     assert!(!dir.path().join("started").exists());
 }
 
 #[test]
 fn ctrl_c_cancels_and_always_steps_still_run() {
-    let dir = repo(r#"on: push
+    let dir = repo(
+        r#"on: push
 jobs:
   long:
     runs-on: x
@@ -292,7 +389,8 @@ jobs:
       - if: always()
         run: echo "cleanup ran"
       - run: echo "not after cancel"
-"#);
+"#,
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(["run", "--in-place", "-C"])
         .arg(dir.path())
@@ -316,5 +414,7 @@ jobs:
 }
 
 fn unsafe_kill(pid: u32) {
-    let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
 }

@@ -6,7 +6,11 @@ use slipway_workflow::workflow::{Condition, ConditionForm};
 /// Whether a job or step with this condition runs. Without a status
 /// function the condition means `success() && (condition)`; no condition
 /// means `success()`.
-pub(crate) fn holds(condition: Option<&Condition>, ctx: &dyn Contexts, success: bool) -> Result<bool, String> {
+pub(crate) fn holds(
+    condition: Option<&Condition>,
+    ctx: &dyn Contexts,
+    success: bool,
+) -> Result<bool, String> {
     let Some(condition) = condition else {
         return Ok(success);
     };

@@ -27,6 +27,10 @@ enum State {
 struct JobState {
     state: State,
     conclusion: Conclusion,
+    /// This job and all its ancestors succeeded (for `success()`).
+    clean: bool,
+    /// This job or an ancestor failed (for `failure()`).
+    tainted: bool,
     outputs: Vec<(String, String)>,
     /// Instances not yet finished.
     open: usize,
@@ -47,7 +51,11 @@ struct Instance {
 
 /// Run a workflow to its end (or cancellation) and return the summary.
 /// Events stream to `events` as they happen.
-pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel: CancellationToken) -> RunSummary {
+pub async fn run(
+    spec: RunSpec,
+    events: mpsc::UnboundedSender<RunEvent>,
+    cancel: CancellationToken,
+) -> RunSummary {
     let started = Instant::now();
     let wf = &spec.workflow;
     let selected = match spec.selected() {
@@ -59,8 +67,14 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
         .iter()
         .enumerate()
         .map(|(i, _)| JobState {
-            state: if selected.contains(&i) { State::Waiting } else { State::Done },
+            state: if selected.contains(&i) {
+                State::Waiting
+            } else {
+                State::Done
+            },
             conclusion: Conclusion::Skipped,
+            clean: false,
+            tainted: false,
             outputs: Vec::new(),
             open: 0,
             fail_fast: None,
@@ -79,13 +93,22 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
     loop {
         // Decide every waiting job whose needs are all done.
         for &i in &order {
-            if jobs[i].state != State::Waiting || !wf.jobs[i].needs.iter().all(|&n| jobs[n].state == State::Done) {
+            if jobs[i].state != State::Waiting
+                || !wf.jobs[i]
+                    .needs
+                    .iter()
+                    .all(|&n| jobs[n].state == State::Done)
+            {
                 continue;
             }
             let job = &wf.jobs[i];
             let ctx = job_contexts(&spec, &jobs, job, cancel.is_cancelled());
             let success = ancestors_succeeded(wf, &jobs, i);
-            let runs = condition::holds(job.condition.as_ref(), &ctx, success && !cancel.is_cancelled());
+            let runs = condition::holds(
+                job.condition.as_ref(),
+                &ctx,
+                success && !cancel.is_cancelled(),
+            );
             let key = JobKey {
                 id: job.id.value.clone(),
                 name: job.display_name(),
@@ -94,8 +117,13 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
             match runs {
                 Ok(true) => {}
                 Ok(false) => {
-                    let conclusion = if cancel.is_cancelled() { Conclusion::Cancelled } else { Conclusion::Skipped };
+                    let conclusion = if cancel.is_cancelled() {
+                        Conclusion::Cancelled
+                    } else {
+                        Conclusion::Skipped
+                    };
                     finish_unstarted(&mut jobs[i], &key, conclusion, &events);
+                    mark_lineage(wf, &mut jobs, i);
                     continue;
                 }
                 Err(message) => {
@@ -106,6 +134,7 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
                         level: slipway_model::LogLevel::Error,
                     });
                     finish_unstarted(&mut jobs[i], &key, Conclusion::Failure, &events);
+                    mark_lineage(wf, &mut jobs, i);
                     continue;
                 }
             }
@@ -116,17 +145,27 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
                     jobs[i].open = total;
                     let fail_fast = match job.strategy.as_ref().and_then(|s| s.fail_fast.as_ref()) {
                         Some(BoolOr::Bool(b)) => *b,
-                        Some(BoolOr::Expr(t)) => t.template.eval(&ctx).map(|v| v.is_truthy()).unwrap_or(true),
+                        Some(BoolOr::Expr(t)) => {
+                            t.template.eval(&ctx).map(|v| v.is_truthy()).unwrap_or(true)
+                        }
                         None => true,
                     };
                     if fail_fast && total > 1 {
                         jobs[i].fail_fast = Some(cancel.child_token());
                     }
-                    jobs[i].max_parallel = match job.strategy.as_ref().and_then(|s| s.max_parallel.as_ref()) {
-                        Some(NumberOr::Number(n)) if *n >= 1.0 => *n as usize,
-                        Some(NumberOr::Expr(t)) => t.template.eval(&ctx).map(|v| v.to_number()).ok().filter(|n| *n >= 1.0).map(|n| n as usize).unwrap_or(usize::MAX),
-                        _ => usize::MAX,
-                    };
+                    jobs[i].max_parallel =
+                        match job.strategy.as_ref().and_then(|s| s.max_parallel.as_ref()) {
+                            Some(NumberOr::Number(n)) if *n >= 1.0 => *n as usize,
+                            Some(NumberOr::Expr(t)) => t
+                                .template
+                                .eval(&ctx)
+                                .map(|v| v.to_number())
+                                .ok()
+                                .filter(|n| *n >= 1.0)
+                                .map(|n| n as usize)
+                                .unwrap_or(usize::MAX),
+                            _ => usize::MAX,
+                        };
                     for (index, combo) in combos.into_iter().enumerate() {
                         let (name, matrix) = match combo {
                             Some(c) => (instance_name(job, &ctx, &c), Some(Value::Object(c))),
@@ -153,6 +192,7 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
                         level: slipway_model::LogLevel::Error,
                     });
                     finish_unstarted(&mut jobs[i], &key, Conclusion::Failure, &events);
+                    mark_lineage(wf, &mut jobs, i);
                 }
             }
         }
@@ -164,8 +204,15 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
             let fail_fast_hit = state.fail_fast.as_ref().is_some_and(|t| t.is_cancelled());
             if fail_fast_hit || cancel.is_cancelled() {
                 // Never started: cancelled by fail-fast or by the user.
-                let _ = events.send(RunEvent::JobFinished { job: instance.key.clone(), conclusion: Conclusion::Cancelled, seconds: 0.0 });
-                state.results.push(InstanceResult::unstarted(instance.key, Conclusion::Cancelled));
+                let _ = events.send(RunEvent::JobFinished {
+                    job: instance.key.clone(),
+                    conclusion: Conclusion::Cancelled,
+                    seconds: 0.0,
+                });
+                state.results.push(InstanceResult::unstarted(
+                    instance.key,
+                    Conclusion::Cancelled,
+                ));
                 state.open -= 1;
                 continue;
             }
@@ -175,7 +222,10 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
             }
             running += 1;
             state.running += 1;
-            let token = state.fail_fast.clone().unwrap_or_else(|| cancel.child_token());
+            let token = state
+                .fail_fast
+                .clone()
+                .unwrap_or_else(|| cancel.child_token());
             let run = JobRun {
                 job_index: instance.job,
                 key: instance.key,
@@ -198,6 +248,7 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
         for i in 0..jobs.len() {
             if jobs[i].state == State::Started && jobs[i].open == 0 {
                 close_job(&mut jobs[i]);
+                mark_lineage(wf, &mut jobs, i);
             }
         }
         if running == 0 && queue.is_empty() {
@@ -249,7 +300,11 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
             summaries.push(JobSummary {
                 id: r.key.id.clone(),
                 name: r.key.name.clone(),
-                matrix: r.key.matrix.as_ref().and_then(|m| serde_json::from_str(m).ok()),
+                matrix: r
+                    .key
+                    .matrix
+                    .as_ref()
+                    .and_then(|m| serde_json::from_str(m).ok()),
                 conclusion: r.conclusion,
                 outputs: to_map(&r.outputs),
                 seconds: r.seconds,
@@ -259,15 +314,24 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
     }
     let conclusion = if cancel.is_cancelled() {
         Conclusion::Cancelled
-    } else if summaries.iter().any(|j| j.conclusion == Conclusion::Failure) {
+    } else if summaries
+        .iter()
+        .any(|j| j.conclusion == Conclusion::Failure)
+    {
         Conclusion::Failure
-    } else if summaries.iter().any(|j| j.conclusion == Conclusion::Cancelled) {
+    } else if summaries
+        .iter()
+        .any(|j| j.conclusion == Conclusion::Cancelled)
+    {
         Conclusion::Cancelled
     } else {
         Conclusion::Success
     };
     let seconds = started.elapsed().as_secs_f64();
-    let _ = events.send(RunEvent::RunFinished { conclusion, seconds });
+    let _ = events.send(RunEvent::RunFinished {
+        conclusion,
+        seconds,
+    });
     RunSummary {
         run_id: spec.run_id,
         conclusion,
@@ -275,10 +339,19 @@ pub async fn run(spec: RunSpec, events: mpsc::UnboundedSender<RunEvent>, cancel:
     }
 }
 
-fn finish_unstarted(state: &mut JobState, key: &JobKey, conclusion: Conclusion, events: &mpsc::UnboundedSender<RunEvent>) {
+fn finish_unstarted(
+    state: &mut JobState,
+    key: &JobKey,
+    conclusion: Conclusion,
+    events: &mpsc::UnboundedSender<RunEvent>,
+) {
     state.state = State::Done;
     state.conclusion = conclusion;
-    let _ = events.send(RunEvent::JobFinished { job: key.clone(), conclusion, seconds: 0.0 });
+    let _ = events.send(RunEvent::JobFinished {
+        job: key.clone(),
+        conclusion,
+        seconds: 0.0,
+    });
 }
 
 /// A job's result from its instances: failure if any failed, else
@@ -287,7 +360,10 @@ fn close_job(state: &mut JobState) {
     let results = &state.results;
     state.conclusion = if results.iter().any(|r| r.conclusion == Conclusion::Failure) {
         Conclusion::Failure
-    } else if results.iter().any(|r| r.conclusion == Conclusion::Cancelled) {
+    } else if results
+        .iter()
+        .any(|r| r.conclusion == Conclusion::Cancelled)
+    {
         Conclusion::Cancelled
     } else if results.iter().all(|r| r.conclusion == Conclusion::Skipped) {
         Conclusion::Skipped
@@ -308,13 +384,22 @@ fn close_job(state: &mut JobState) {
     state.state = State::Done;
 }
 
-/// No ancestor failed or was cancelled, and every direct need succeeded.
+/// Every need succeeded, and so did all of theirs.
 fn ancestors_succeeded(wf: &slipway_workflow::Workflow, jobs: &[JobState], i: usize) -> bool {
-    wf.jobs[i].needs.iter().all(|&n| jobs[n].conclusion == Conclusion::Success && ancestors_succeeded(wf, jobs, n))
+    wf.jobs[i].needs.iter().all(|&n| jobs[n].clean)
 }
 
 fn any_ancestor_failed(wf: &slipway_workflow::Workflow, jobs: &[JobState], i: usize) -> bool {
-    wf.jobs[i].needs.iter().any(|&n| jobs[n].conclusion == Conclusion::Failure || any_ancestor_failed(wf, jobs, n))
+    wf.jobs[i].needs.iter().any(|&n| jobs[n].tainted)
+}
+
+/// Record `clean` and `tainted` once a job is done, from its needs' (which
+/// are done before it), so status checks never walk the whole graph.
+fn mark_lineage(wf: &slipway_workflow::Workflow, jobs: &mut [JobState], i: usize) {
+    let clean = jobs[i].conclusion == Conclusion::Success && ancestors_succeeded(wf, jobs, i);
+    let tainted = jobs[i].conclusion == Conclusion::Failure || any_ancestor_failed(wf, jobs, i);
+    jobs[i].clean = clean;
+    jobs[i].tainted = tainted;
 }
 
 /// `needs` as the expression context sees it: id -> {result, outputs}.
@@ -323,11 +408,20 @@ fn needs_value(wf: &slipway_workflow::Workflow, jobs: &[JobState], job: &Job) ->
         job.needs
             .iter()
             .map(|&n| {
-                let outputs = Value::Object(jobs[n].outputs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
+                let outputs = Value::Object(
+                    jobs[n]
+                        .outputs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect(),
+                );
                 (
                     wf.jobs[n].id.value.clone(),
                     Value::Object(vec![
-                        ("result".into(), Value::String(jobs[n].conclusion.as_str().into())),
+                        (
+                            "result".into(),
+                            Value::String(jobs[n].conclusion.as_str().into()),
+                        ),
                         ("outputs".into(), outputs),
                     ]),
                 )
@@ -339,22 +433,48 @@ fn needs_value(wf: &slipway_workflow::Workflow, jobs: &[JobState], job: &Job) ->
 /// Contexts for a job's `if:`, `strategy` and name.
 fn job_contexts(spec: &RunSpec, jobs: &[JobState], job: &Job, cancelled: bool) -> MapContexts {
     let wf = &spec.workflow;
-    let index = wf.jobs.iter().position(|j| j.id.value == job.id.value).unwrap_or(0);
+    let index = wf
+        .jobs
+        .iter()
+        .position(|j| j.id.value == job.id.value)
+        .unwrap_or(0);
     let mut ctx = MapContexts::default();
-    ctx.insert("github", Value::from_json(&spec.event.github_context(Some(&job.id.value))));
-    ctx.insert("inputs", Value::from_json(&spec.event.inputs_context(
-        wf.on.get(&spec.event.name).map(|t| t.inputs.as_slice()).unwrap_or(&[]),
-    )));
+    ctx.insert(
+        "github",
+        Value::from_json(&spec.event.github_context(Some(&job.id.value))),
+    );
+    ctx.insert(
+        "inputs",
+        Value::from_json(
+            &spec.event.inputs_context(
+                wf.on
+                    .get(&spec.event.name)
+                    .map(|t| t.inputs.as_slice())
+                    .unwrap_or(&[]),
+            ),
+        ),
+    );
     ctx.insert("vars", pairs_value(&spec.vars));
     ctx.insert("needs", needs_value(wf, jobs, job));
-    ctx.set_status(StatusFunction::Success, ancestors_succeeded(wf, jobs, index) && !cancelled);
-    ctx.set_status(StatusFunction::Failure, any_ancestor_failed(wf, jobs, index));
+    ctx.set_status(
+        StatusFunction::Success,
+        ancestors_succeeded(wf, jobs, index) && !cancelled,
+    );
+    ctx.set_status(
+        StatusFunction::Failure,
+        any_ancestor_failed(wf, jobs, index),
+    );
     ctx.set_status(StatusFunction::Cancelled, cancelled);
     ctx
 }
 
 pub(crate) fn pairs_value(pairs: &[(String, String)]) -> Value {
-    Value::Object(pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }
 
 /// Matrix combinations (None for a job without a matrix).
@@ -365,9 +485,15 @@ fn expand(job: &Job, ctx: &MapContexts) -> Result<Vec<Option<Combination>>, Stri
     let eval_data = |d: &Data| -> Result<Value, String> { data_value(d, ctx) };
     let (dimensions, include, exclude) = match matrix {
         Matrix::Expr(text) => {
-            let v = text.template.eval(ctx).map_err(|e| format!("the matrix expression fails: {}", e.message))?;
+            let v = text
+                .template
+                .eval(ctx)
+                .map_err(|e| format!("the matrix expression fails: {}", e.message))?;
             let Value::Object(entries) = v else {
-                return Err(format!("the matrix expression gives {}, not an object", v.kind()));
+                return Err(format!(
+                    "the matrix expression gives {}, not an object",
+                    v.kind()
+                ));
             };
             let mut dims = Vec::new();
             let mut include = Vec::new();
@@ -377,12 +503,22 @@ fn expand(job: &Job, ctx: &MapContexts) -> Result<Vec<Option<Combination>>, Stri
                     ("include", v) => include = combos(&v)?,
                     ("exclude", v) => exclude = combos(&v)?,
                     (_, Value::Array(items)) => dims.push((k, items)),
-                    (_, other) => return Err(format!("matrix dimension `{k}` is {}, not a list", other.kind())),
+                    (_, other) => {
+                        return Err(format!(
+                            "matrix dimension `{k}` is {}, not a list",
+                            other.kind()
+                        ))
+                    }
                 }
             }
             (dims, include, exclude)
         }
-        Matrix::Map { dimensions, include, exclude, .. } => {
+        Matrix::Map {
+            dimensions,
+            include,
+            exclude,
+            ..
+        } => {
             let mut dims = Vec::new();
             for (name, dim) in dimensions {
                 let v = match dim {
@@ -391,7 +527,13 @@ fn expand(job: &Job, ctx: &MapContexts) -> Result<Vec<Option<Combination>>, Stri
                 };
                 match v {
                     Value::Array(items) => dims.push((name.value.clone(), items)),
-                    other => return Err(format!("matrix dimension `{}` is {}, not a list", name.value, other.kind())),
+                    other => {
+                        return Err(format!(
+                            "matrix dimension `{}` is {}, not a list",
+                            name.value,
+                            other.kind()
+                        ))
+                    }
                 }
             }
             let include = match include {
@@ -416,10 +558,16 @@ fn combos(v: &Value) -> Result<Vec<Combination>, String> {
             .iter()
             .map(|i| match i {
                 Value::Object(e) => Ok(e.clone()),
-                other => Err(format!("a matrix include/exclude entry is {}, not an object", other.kind())),
+                other => Err(format!(
+                    "a matrix include/exclude entry is {}, not an object",
+                    other.kind()
+                )),
             })
             .collect(),
-        other => Err(format!("matrix include/exclude is {}, not a list", other.kind())),
+        other => Err(format!(
+            "matrix include/exclude is {}, not a list",
+            other.kind()
+        )),
     }
 }
 
@@ -429,9 +577,17 @@ pub(crate) fn data_value(d: &Data, ctx: &MapContexts) -> Result<Value, String> {
         Data::Bool(b) => Value::Bool(*b),
         Data::Number(n) => Value::Number(*n),
         Data::Str(t) => t.template.eval(ctx).map_err(|e| e.message)?,
-        Data::Seq(items) => Value::Array(items.iter().map(|i| data_value(i, ctx)).collect::<Result<_, _>>()?),
+        Data::Seq(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| data_value(i, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
         Data::Map(entries) => Value::Object(
-            entries.iter().map(|(k, v)| Ok((k.clone(), data_value(v, ctx)?))).collect::<Result<_, String>>()?,
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), data_value(v, ctx)?)))
+                .collect::<Result<_, String>>()?,
         ),
     })
 }
@@ -441,9 +597,11 @@ fn instance_name(job: &Job, ctx: &MapContexts, combo: &Combination) -> String {
     let mut ctx = ctx.clone();
     ctx.insert("matrix", Value::Object(combo.clone()));
     match &job.name {
-        Some(text) if text.raw.contains("matrix") => {
-            text.template.eval(&ctx).map(|v| v.to_display_string()).unwrap_or_else(|_| text.raw.clone())
-        }
+        Some(text) if text.raw.contains("matrix") => text
+            .template
+            .eval(&ctx)
+            .map(|v| v.to_display_string())
+            .unwrap_or_else(|_| text.raw.clone()),
         _ => {
             let values: Vec<String> = combo
                 .iter()

@@ -45,7 +45,10 @@ impl Shared {
         }
         let event_path = spec.run_dir.join("event.json");
         let _ = std::fs::create_dir_all(&spec.run_dir);
-        let _ = std::fs::write(&event_path, serde_json::to_vec_pretty(&spec.event.payload).unwrap_or_default());
+        let _ = std::fs::write(
+            &event_path,
+            serde_json::to_vec_pretty(&spec.event.payload).unwrap_or_default(),
+        );
         let mut secrets = spec.secrets.clone();
         if !secrets.iter().any(|(k, _)| k == "GITHUB_TOKEN") {
             secrets.push(("GITHUB_TOKEN".into(), String::new()));
@@ -124,27 +127,59 @@ struct JobState {
 pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) -> InstanceResult {
     let started = Instant::now();
     let job: &Job = &shared.workflow.jobs[run.job_index];
-    let _ = shared.events.send(RunEvent::JobStarted { job: run.key.clone() });
-    let label: String = run.key.label().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let _ = shared.events.send(RunEvent::JobStarted {
+        job: run.key.clone(),
+    });
+    let label: String = run
+        .key
+        .label()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let temp = shared.run_dir.join("jobs").join(&label);
     let _ = std::fs::create_dir_all(temp.join("tmp"));
 
     let mut ctx = MapContexts::default().with_workspace(shared.workspace.clone());
-    ctx.insert("github", Value::from_json(&shared.event.github_context(Some(&job.id.value))));
-    ctx.insert("inputs", Value::from_json(&shared.event.inputs_context(
-        shared.workflow.on.get(&shared.event.name).map(|t| t.inputs.as_slice()).unwrap_or(&[]),
-    )));
+    ctx.insert(
+        "github",
+        Value::from_json(&shared.event.github_context(Some(&job.id.value))),
+    );
+    ctx.insert(
+        "inputs",
+        Value::from_json(
+            &shared.event.inputs_context(
+                shared
+                    .workflow
+                    .on
+                    .get(&shared.event.name)
+                    .map(|t| t.inputs.as_slice())
+                    .unwrap_or(&[]),
+            ),
+        ),
+    );
     ctx.insert("vars", shared.vars.clone());
     ctx.insert("secrets", shared.secrets.clone());
     ctx.insert("needs", run.needs.clone());
-    ctx.insert("matrix", run.matrix.clone().unwrap_or(Value::Object(Vec::new())));
+    ctx.insert(
+        "matrix",
+        run.matrix.clone().unwrap_or(Value::Object(Vec::new())),
+    );
     ctx.insert(
         "strategy",
         Value::Object(vec![
             ("fail-fast".into(), Value::Bool(true)),
             ("job-index".into(), Value::Number(run.strategy_index as f64)),
             ("job-total".into(), Value::Number(run.strategy_total as f64)),
-            ("max-parallel".into(), Value::Number(run.strategy_total as f64)),
+            (
+                "max-parallel".into(),
+                Value::Number(run.strategy_total as f64),
+            ),
         ]),
     );
     ctx.insert(
@@ -154,8 +189,14 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
             ("arch".into(), Value::String("X64".into())),
             ("name".into(), Value::String("slipway".into())),
             ("environment".into(), Value::String("self-hosted".into())),
-            ("temp".into(), Value::String(temp.join("tmp").display().to_string())),
-            ("tool_cache".into(), Value::String(temp.join("tool_cache").display().to_string())),
+            (
+                "temp".into(),
+                Value::String(temp.join("tmp").display().to_string()),
+            ),
+            (
+                "tool_cache".into(),
+                Value::String(temp.join("tool_cache").display().to_string()),
+            ),
         ]),
     );
 
@@ -179,7 +220,10 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         Err(e) => failed_setup = Some(format!("job `env`: {e}")),
     }
     ctx.insert("env", pairs_value(&env));
-    ctx.insert("job", Value::Object(vec![("status".into(), Value::String("success".into()))]));
+    ctx.insert(
+        "job",
+        Value::Object(vec![("status".into(), Value::String("success".into()))]),
+    );
     ctx.insert("steps", Value::Object(Vec::new()));
 
     let mut state = JobState {
@@ -196,7 +240,14 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
     let job_cancel = run.cancel.child_token();
     let timeout = match &job.timeout_minutes {
         Some(NumberOr::Number(m)) => Duration::from_secs_f64(m * 60.0),
-        Some(NumberOr::Expr(t)) => t.template.eval(&state.ctx).map(|v| v.to_number()).ok().filter(|n| n.is_finite() && *n > 0.0).map(|m| Duration::from_secs_f64(m * 60.0)).unwrap_or(DEFAULT_JOB_TIMEOUT),
+        Some(NumberOr::Expr(t)) => t
+            .template
+            .eval(&state.ctx)
+            .map(|v| v.to_number())
+            .ok()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .map(|m| Duration::from_secs_f64(m * 60.0))
+            .unwrap_or(DEFAULT_JOB_TIMEOUT),
         None => DEFAULT_JOB_TIMEOUT,
     };
     let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -220,9 +271,18 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
     }
     timer.abort();
 
-    let cancelled = job_cancel.is_cancelled() && !timed_out.load(std::sync::atomic::Ordering::SeqCst);
+    let cancelled =
+        job_cancel.is_cancelled() && !timed_out.load(std::sync::atomic::Ordering::SeqCst);
     if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
-        shared.log(&run.key, None, LogLevel::Error, format!("the job exceeded its timeout of {} minutes", timeout.as_secs_f64() / 60.0));
+        shared.log(
+            &run.key,
+            None,
+            LogLevel::Error,
+            format!(
+                "the job exceeded its timeout of {} minutes",
+                timeout.as_secs_f64() / 60.0
+            ),
+        );
         state.failed = true;
     }
     let mut conclusion = if state.failed {
@@ -233,7 +293,12 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         Conclusion::Success
     };
     if conclusion == Conclusion::Failure && bool_or(job.continue_on_error.as_ref(), &state.ctx) {
-        shared.log(&run.key, None, LogLevel::Warning, "the job failed, but `continue-on-error` lets the run go on");
+        shared.log(
+            &run.key,
+            None,
+            LogLevel::Warning,
+            "the job failed, but `continue-on-error` lets the run go on",
+        );
         conclusion = Conclusion::Success;
     }
 
@@ -242,11 +307,20 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
     for (name, text) in &job.outputs {
         match text.template.eval(&state.ctx) {
             Ok(v) => outputs.push((name.value.clone(), v.to_display_string())),
-            Err(e) => shared.log(&run.key, None, LogLevel::Warning, format!("output `{}` fails to evaluate: {}", name.value, e.message)),
+            Err(e) => shared.log(
+                &run.key,
+                None,
+                LogLevel::Warning,
+                format!("output `{}` fails to evaluate: {}", name.value, e.message),
+            ),
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let _ = shared.events.send(RunEvent::JobFinished { job: run.key.clone(), conclusion, seconds });
+    let _ = shared.events.send(RunEvent::JobFinished {
+        job: run.key.clone(),
+        conclusion,
+        seconds,
+    });
     InstanceResult {
         job_index: run.job_index,
         key: run.key,
@@ -267,7 +341,10 @@ fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
 fn eval_env(env: &Env, ctx: &MapContexts) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for (k, v) in env {
-        let value = v.template.eval(ctx).map_err(|e| format!("`{}`: {}", k.value, e.message))?;
+        let value = v
+            .template
+            .eval(ctx)
+            .map_err(|e| format!("`{}`: {}", k.value, e.message))?;
         out.push((k.value.clone(), value.to_display_string()));
     }
     Ok(out)
@@ -275,7 +352,11 @@ fn eval_env(env: &Env, ctx: &MapContexts) -> Result<Vec<(String, String)>, Strin
 
 fn eval_text(text: Option<&Text>, ctx: &MapContexts) -> Result<Option<String>, String> {
     match text {
-        Some(t) => t.template.eval(ctx).map(|v| Some(v.to_display_string())).map_err(|e| e.message),
+        Some(t) => t
+            .template
+            .eval(ctx)
+            .map(|v| Some(v.to_display_string()))
+            .map_err(|e| e.message),
         None => Ok(None),
     }
 }
@@ -292,15 +373,27 @@ fn bool_or(value: Option<&BoolOr>, ctx: &MapContexts) -> bool {
 fn default_env(shared: &Shared, job: &Job, temp: &Path) -> Vec<(String, String)> {
     let e = &shared.event;
     let github = e.github_context(Some(&job.id.value));
-    let s = |k: &str| github.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let s = |k: &str| {
+        github
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     vec![
         ("CI".into(), "true".into()),
         ("HOME".into(), home),
         ("GITHUB_ACTIONS".into(), "true".into()),
-        ("GITHUB_WORKSPACE".into(), shared.workspace.display().to_string()),
+        (
+            "GITHUB_WORKSPACE".into(),
+            shared.workspace.display().to_string(),
+        ),
         ("GITHUB_EVENT_NAME".into(), e.name.clone()),
-        ("GITHUB_EVENT_PATH".into(), shared.event_path.display().to_string()),
+        (
+            "GITHUB_EVENT_PATH".into(),
+            shared.event_path.display().to_string(),
+        ),
         ("GITHUB_SHA".into(), e.sha.clone()),
         ("GITHUB_REF".into(), e.git_ref.clone()),
         ("GITHUB_REF_NAME".into(), e.ref_name().to_string()),
@@ -317,7 +410,13 @@ fn default_env(shared: &Shared, job: &Job, temp: &Path) -> Vec<(String, String)>
         ("GITHUB_RUN_ATTEMPT".into(), "1".into()),
         ("GITHUB_JOB".into(), job.id.value.clone()),
         ("GITHUB_WORKFLOW".into(), shared.workflow.display_name()),
-        ("GITHUB_WORKFLOW_REF".into(), format!("{}/{}@{}", e.repo.full_name, shared.workflow.file, e.git_ref)),
+        (
+            "GITHUB_WORKFLOW_REF".into(),
+            format!(
+                "{}/{}@{}",
+                e.repo.full_name, shared.workflow.file, e.git_ref
+            ),
+        ),
         ("GITHUB_SERVER_URL".into(), e.repo.server_url.clone()),
         ("GITHUB_API_URL".into(), s("api_url")),
         ("GITHUB_GRAPHQL_URL".into(), s("graphql_url")),
@@ -326,7 +425,10 @@ fn default_env(shared: &Shared, job: &Job, temp: &Path) -> Vec<(String, String)>
         ("RUNNER_NAME".into(), "slipway".into()),
         ("RUNNER_ENVIRONMENT".into(), "self-hosted".into()),
         ("RUNNER_TEMP".into(), temp.join("tmp").display().to_string()),
-        ("RUNNER_TOOL_CACHE".into(), temp.join("tool_cache").display().to_string()),
+        (
+            "RUNNER_TOOL_CACHE".into(),
+            temp.join("tool_cache").display().to_string(),
+        ),
     ]
 }
 
@@ -375,14 +477,30 @@ async fn run_one_step(
     let name = step
         .name
         .as_ref()
-        .and_then(|t| t.template.eval(&state.ctx).ok().map(|v| v.to_display_string()))
+        .and_then(|t| {
+            t.template
+                .eval(&state.ctx)
+                .ok()
+                .map(|v| v.to_display_string())
+        })
         .unwrap_or_else(|| step.display_name());
     let cancelled = job_cancel.is_cancelled();
-    state.ctx.set_status(StatusFunction::Success, !state.failed && !cancelled);
+    state
+        .ctx
+        .set_status(StatusFunction::Success, !state.failed && !cancelled);
     state.ctx.set_status(StatusFunction::Failure, state.failed);
     state.ctx.set_status(StatusFunction::Cancelled, cancelled);
-    let status = if cancelled { "cancelled" } else if state.failed { "failure" } else { "success" };
-    state.ctx.insert("job", Value::Object(vec![("status".into(), Value::String(status.into()))]));
+    let status = if cancelled {
+        "cancelled"
+    } else if state.failed {
+        "failure"
+    } else {
+        "success"
+    };
+    state.ctx.insert(
+        "job",
+        Value::Object(vec![("status".into(), Value::String(status.into()))]),
+    );
 
     // env: workflow + job (+ GITHUB_ENV) + step, visible to the step's own expressions.
     let mut env: Vec<(String, String)> = job_env.to_vec();
@@ -398,20 +516,33 @@ async fn run_one_step(
         outputs: Default::default(),
         seconds: 0.0,
     };
-    match condition::holds(step.condition.as_ref(), &state.ctx, !state.failed && !cancelled) {
+    match condition::holds(
+        step.condition.as_ref(),
+        &state.ctx,
+        !state.failed && !cancelled,
+    ) {
         Ok(true) => {}
         Ok(false) => {
             record_step(state, step, Conclusion::Skipped, Conclusion::Skipped, &[]);
             return skip(Conclusion::Skipped);
         }
         Err(message) => {
-            shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: the step's `if:` failed to evaluate: {message}"));
+            shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                format!("error: the step's `if:` failed to evaluate: {message}"),
+            );
             state.failed = true;
             record_step(state, step, Conclusion::Failure, Conclusion::Failure, &[]);
             return skip(Conclusion::Failure);
         }
     }
-    let _ = shared.events.send(RunEvent::StepStarted { job: run.key.clone(), step: step.index, name: name.clone() });
+    let _ = shared.events.send(RunEvent::StepStarted {
+        job: run.key.clone(),
+        step: step.index,
+        name: name.clone(),
+    });
     match eval_env(&step.env, &state.ctx) {
         Ok(step_env) => {
             for (k, v) in step_env {
@@ -419,8 +550,22 @@ async fn run_one_step(
             }
         }
         Err(e) => {
-            shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: step `env`: {e}"));
-            return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+            shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                format!("error: step `env`: {e}"),
+            );
+            return finish_step(
+                shared,
+                run,
+                step,
+                state,
+                &name,
+                Conclusion::Failure,
+                Vec::new(),
+                started,
+            );
         }
     }
     state.ctx.insert("env", pairs_value(&env));
@@ -435,15 +580,41 @@ async fn run_one_step(
 
     let timeout = match &step.timeout_minutes {
         Some(NumberOr::Number(m)) => Some(Duration::from_secs_f64(m * 60.0)),
-        Some(NumberOr::Expr(t)) => t.template.eval(&state.ctx).map(|v| v.to_number()).ok().filter(|n| n.is_finite() && *n > 0.0).map(|m| Duration::from_secs_f64(m * 60.0)),
+        Some(NumberOr::Expr(t)) => t
+            .template
+            .eval(&state.ctx)
+            .map(|v| v.to_number())
+            .ok()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .map(|m| Duration::from_secs_f64(m * 60.0)),
         None => None,
     };
-    let working_directory = match eval_text(step.working_directory.as_ref().or(job.defaults.working_directory.as_ref()).or(shared.workflow.defaults.working_directory.as_ref()), &state.ctx) {
+    let working_directory = match eval_text(
+        step.working_directory
+            .as_ref()
+            .or(job.defaults.working_directory.as_ref())
+            .or(shared.workflow.defaults.working_directory.as_ref()),
+        &state.ctx,
+    ) {
         Ok(Some(dir)) => shared.workspace.join(dir),
         Ok(None) => shared.workspace.clone(),
         Err(e) => {
-            shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: `working-directory`: {e}"));
-            return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+            shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                format!("error: `working-directory`: {e}"),
+            );
+            return finish_step(
+                shared,
+                run,
+                step,
+                state,
+                &name,
+                Conclusion::Failure,
+                Vec::new(),
+                started,
+            );
         }
     };
 
@@ -451,11 +622,33 @@ async fn run_one_step(
         let script = match script.template.eval(&state.ctx) {
             Ok(v) => v.to_display_string(),
             Err(e) => {
-                shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: the script's expression failed: {}", e.message));
-                return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+                shared.log(
+                    &run.key,
+                    Some(step.index),
+                    LogLevel::Error,
+                    format!("error: the script's expression failed: {}", e.message),
+                );
+                return finish_step(
+                    shared,
+                    run,
+                    step,
+                    state,
+                    &name,
+                    Conclusion::Failure,
+                    Vec::new(),
+                    started,
+                );
             }
         };
-        let shell = eval_text(step.shell.as_ref().or(job.defaults.shell.as_ref()).or(shared.workflow.defaults.shell.as_ref()), &state.ctx).ok().flatten();
+        let shell = eval_text(
+            step.shell
+                .as_ref()
+                .or(job.defaults.shell.as_ref())
+                .or(shared.workflow.defaults.shell.as_ref()),
+            &state.ctx,
+        )
+        .ok()
+        .flatten();
         let files = FileCommands::in_dir(&state.temp, step.index);
         let command = StepCommand {
             script,
@@ -465,11 +658,19 @@ async fn run_one_step(
             timeout,
             temp_dir: state.temp.join("tmp"),
         };
-        let mut sink = Sink { shared, job: &run.key, step: step.index };
+        let mut sink = Sink {
+            shared,
+            job: &run.key,
+            step: step.index,
+        };
         // A step that starts after cancellation (it asked for `always()` or
         // `cancelled()`) runs to its end: cancelling it again would defeat
         // its purpose. Its own `timeout-minutes` still bounds it.
-        let token = if cancelled { CancellationToken::new() } else { job_cancel.clone() };
+        let token = if cancelled {
+            CancellationToken::new()
+        } else {
+            job_cancel.clone()
+        };
         let outcome = run_step(command, &files, &shared.masker, &mut sink, token).await;
         for (k, v) in &outcome.env {
             set(&mut state.env_added, k, v);
@@ -479,14 +680,48 @@ async fn run_one_step(
         }
         match &outcome.reason {
             ExitReason::Exited(0) => {}
-            ExitReason::Exited(code) => shared.log(&run.key, Some(step.index), LogLevel::Error, format!("Process completed with exit code {code}.")),
-            ExitReason::Signaled(sig) => shared.log(&run.key, Some(step.index), LogLevel::Error, format!("Process was killed by signal {sig}.")),
-            ExitReason::TimedOut => shared.log(&run.key, Some(step.index), LogLevel::Error, "The step exceeded its timeout."),
-            ExitReason::Cancelled => shared.log(&run.key, Some(step.index), LogLevel::Error, "The step was cancelled."),
-            ExitReason::FailedToStart(why) => shared.log(&run.key, Some(step.index), LogLevel::Error, format!("The step could not start: {why}")),
+            ExitReason::Exited(code) => shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                format!("Process completed with exit code {code}."),
+            ),
+            ExitReason::Signaled(sig) => shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                format!("Process was killed by signal {sig}."),
+            ),
+            ExitReason::TimedOut => shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                "The step exceeded its timeout.",
+            ),
+            ExitReason::Cancelled => shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                "The step was cancelled.",
+            ),
+            ExitReason::FailedToStart(why) => shared.log(
+                &run.key,
+                Some(step.index),
+                LogLevel::Error,
+                format!("The step could not start: {why}"),
+            ),
         }
         if matches!(outcome.reason, ExitReason::Cancelled) {
-            return finish_step(shared, run, step, state, &name, Conclusion::Cancelled, outcome.outputs, started);
+            return finish_step(
+                shared,
+                run,
+                step,
+                state,
+                &name,
+                Conclusion::Cancelled,
+                outcome.outputs,
+                started,
+            );
         }
         (outcome.success(), outcome.outputs)
     } else if let Some(uses) = &step.uses {
@@ -495,8 +730,22 @@ async fn run_one_step(
             match v.template.eval(&state.ctx) {
                 Ok(value) => with.push((k.value.clone(), value.to_display_string())),
                 Err(e) => {
-                    shared.log(&run.key, Some(step.index), LogLevel::Error, format!("error: input `{}`: {}", k.value, e.message));
-                    return finish_step(shared, run, step, state, &name, Conclusion::Failure, Vec::new(), started);
+                    shared.log(
+                        &run.key,
+                        Some(step.index),
+                        LogLevel::Error,
+                        format!("error: input `{}`: {}", k.value, e.message),
+                    );
+                    return finish_step(
+                        shared,
+                        run,
+                        step,
+                        state,
+                        &name,
+                        Conclusion::Failure,
+                        Vec::new(),
+                        started,
+                    );
                 }
             }
         }
@@ -522,7 +771,11 @@ async fn run_one_step(
     } else {
         (false, Vec::new())
     };
-    let outcome = if ok { Conclusion::Success } else { Conclusion::Failure };
+    let outcome = if ok {
+        Conclusion::Success
+    } else {
+        Conclusion::Failure
+    };
     finish_step(shared, run, step, state, &name, outcome, outputs, started)
 }
 
@@ -546,7 +799,13 @@ fn finish_step(
     }
     record_step(state, step, outcome, conclusion, &outputs);
     let seconds = started.elapsed().as_secs_f64();
-    let _ = shared.events.send(RunEvent::StepFinished { job: run.key.clone(), step: step.index, outcome, conclusion, seconds });
+    let _ = shared.events.send(RunEvent::StepFinished {
+        job: run.key.clone(),
+        step: step.index,
+        outcome,
+        conclusion,
+        seconds,
+    });
     StepSummary {
         id: step.id.as_ref().map(|i| i.value.clone()),
         name: name.to_string(),
@@ -558,15 +817,26 @@ fn finish_step(
 }
 
 /// `steps.<id>` for the steps that follow.
-fn record_step(state: &mut JobState, step: &Step, outcome: Conclusion, conclusion: Conclusion, outputs: &[(String, String)]) {
+fn record_step(
+    state: &mut JobState,
+    step: &Step,
+    outcome: Conclusion,
+    conclusion: Conclusion,
+    outputs: &[(String, String)],
+) {
     let Some(id) = &step.id else { return };
     state.steps_value.push((
         id.value.clone(),
         Value::Object(vec![
             ("outputs".into(), pairs_value(outputs)),
             ("outcome".into(), Value::String(outcome.as_str().into())),
-            ("conclusion".into(), Value::String(conclusion.as_str().into())),
+            (
+                "conclusion".into(),
+                Value::String(conclusion.as_str().into()),
+            ),
         ]),
     ));
-    state.ctx.insert("steps", Value::Object(state.steps_value.clone()));
+    state
+        .ctx
+        .insert("steps", Value::Object(state.steps_value.clone()));
 }

@@ -41,7 +41,10 @@ impl RunSpec {
                 Some(i) => stack.push(i),
                 None => {
                     let known: Vec<&str> = jobs.iter().map(|j| j.id.value.as_str()).collect();
-                    return Err(format!("--job {id}: no such job; jobs: {}", known.join(", ")));
+                    return Err(format!(
+                        "--job {id}: no such job; jobs: {}",
+                        known.join(", ")
+                    ));
                 }
             }
         }

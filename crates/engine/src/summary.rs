@@ -33,5 +33,8 @@ pub struct StepSummary {
 }
 
 pub(crate) fn to_map(pairs: &[(String, String)]) -> Map<String, Json> {
-    pairs.iter().map(|(k, v)| (k.clone(), Json::String(v.clone()))).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+        .collect()
 }

@@ -131,7 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// The repository a command works in.
@@ -154,15 +156,28 @@ impl Repo {
             .filter(|o| o.status.success())
             .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim_end()));
         match top {
-            Some(root) => Ok(Repo { git: Some(Git::new(&root)), root: canonical(&root) }),
-            None => Ok(Repo { root: canonical(dir), git: None }),
+            Some(root) => Ok(Repo {
+                git: Some(Git::new(&root)),
+                root: canonical(&root),
+            }),
+            None => Ok(Repo {
+                root: canonical(dir),
+                git: None,
+            }),
         }
     }
 
     fn git_output(&self, args: &[&str]) -> Option<String> {
         self.git.as_ref()?;
-        let out = Command::new("git").arg("-C").arg(&self.root).args(args).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     fn repository_name(&self, given: Option<&str>) -> String {
@@ -172,7 +187,12 @@ impl Repo {
         self.git
             .as_ref()
             .and_then(Git::remote_full_name)
-            .unwrap_or_else(|| self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .unwrap_or_else(|| {
+                self.root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
     }
 
     /// The branch: given, else the checked-out branch, else what a GitHub
@@ -184,14 +204,24 @@ impl Repo {
         if let Some(r) = self.git.as_ref().and_then(Git::current_ref) {
             return Some(branch_name(&r));
         }
-        ["GITHUB_HEAD_REF", "GITHUB_REF_NAME"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        ["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
     }
 
     fn commit(&self, given: Option<&str>) -> Option<String> {
         if let Some(s) = given {
-            return Some(self.git.as_ref().and_then(|g| g.resolve(s)).unwrap_or_else(|| s.to_string()));
+            return Some(
+                self.git
+                    .as_ref()
+                    .and_then(|g| g.resolve(s))
+                    .unwrap_or_else(|| s.to_string()),
+            );
         }
-        self.git.as_ref().and_then(|g| g.resolve("HEAD")).or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()))
+        self.git
+            .as_ref()
+            .and_then(|g| g.resolve("HEAD"))
+            .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()))
     }
 
     fn state_db(&self) -> PathBuf {
@@ -201,7 +231,9 @@ impl Repo {
     fn config(&self) -> anyhow::Result<CoverageConfig> {
         let path = self.root.join("slipway.toml");
         match std::fs::read_to_string(&path) {
-            Ok(text) => CoverageConfig::from_toml(&text).map_err(|e| UsageError(e.to_string()).into()),
+            Ok(text) => {
+                CoverageConfig::from_toml(&text).map_err(|e| UsageError(e.to_string()).into())
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CoverageConfig::default()),
             Err(e) => Err(UsageError(format!("cannot read {}: {e}", path.display())).into()),
         }
@@ -232,12 +264,26 @@ impl SourceTree for RepoTree<'_> {
 
     fn go_module(&self, dir: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.repo.root.join(dir).join("go.mod")).ok()?;
-        text.lines().find_map(|l| l.trim().strip_prefix("module ").map(|m| m.trim().trim_matches('"').to_string()))
+        text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("module ")
+                .map(|m| m.trim().trim_matches('"').to_string())
+        })
     }
 
     fn list_files(&self) -> Vec<String> {
-        if let Some(out) = self.repo.git_output(&["ls-files", "--cached", "--others", "--exclude-standard", "-z"]) {
-            return out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        if let Some(out) = self.repo.git_output(&[
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ]) {
+            return out
+                .split('\0')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         let mut files = Vec::new();
         walk(&self.repo.root, "", &mut files);
@@ -246,13 +292,23 @@ impl SourceTree for RepoTree<'_> {
 }
 
 fn walk(root: &Path, rel: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(root.join(rel)) else { return };
+    let Ok(entries) = std::fs::read_dir(root.join(rel)) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if matches!(name.as_str(), ".git" | "node_modules" | "target" | ".venv" | "venv" | "__pycache__" | ".slipway") || out.len() > 200_000 {
+        if matches!(
+            name.as_str(),
+            ".git" | "node_modules" | "target" | ".venv" | "venv" | "__pycache__" | ".slipway"
+        ) || out.len() > 200_000
+        {
             continue;
         }
-        let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        let path = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
         match e.file_type() {
             Ok(t) if t.is_dir() => walk(root, &path, out),
             Ok(t) if t.is_file() => out.push(path),
@@ -269,22 +325,31 @@ fn read_reports(files: &[PathBuf], repo: &Repo) -> anyhow::Result<CoverageReport
     let dirs: Vec<Option<String>> = files
         .iter()
         .map(|f| {
-            let dir = canonical(&std::path::absolute(f).unwrap_or_else(|_| f.clone())).parent().map(Path::to_path_buf)?;
+            let dir = canonical(&std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+                .parent()
+                .map(Path::to_path_buf)?;
             let rel = dir.strip_prefix(&repo.root).ok()?;
             Some(rel.to_string_lossy().replace('\\', "/"))
         })
         .collect();
     let root = repo.root.to_string_lossy().replace('\\', "/");
     let tree = RepoTree { repo };
-    Ok(parsed.resolve(&refs, &dirs, &tree, &root).map_err(|e| UsageError(e.to_string()))?)
+    Ok(parsed
+        .resolve(&refs, &dirs, &tree, &root)
+        .map_err(|e| UsageError(e.to_string()))?)
 }
 
 fn threshold(given: Option<&str>) -> anyhow::Result<Option<Threshold>> {
-    given.map(|t| Threshold::parse(t).map_err(|e| UsageError(format!("--fail-under: {e}")).into())).transpose()
+    given
+        .map(|t| Threshold::parse(t).map_err(|e| UsageError(format!("--fail-under: {e}")).into()))
+        .transpose()
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Who the report is recorded as; None when there is no commit or branch
@@ -305,7 +370,13 @@ fn meta(repo: &Repo, target: &Target) -> (ReportMeta, bool) {
 
 /// Keep the report in the history. A history that cannot be written is a
 /// warning: the gate's verdict stands on its own.
-async fn record(store: Option<&SqliteStore>, meta: &ReportMeta, known: bool, report: &CoverageReport, target: &Target) {
+async fn record(
+    store: Option<&SqliteStore>,
+    meta: &ReportMeta,
+    known: bool,
+    report: &CoverageReport,
+    target: &Target,
+) {
     if target.no_record {
         return;
     }
@@ -375,16 +446,34 @@ fn run_check(args: CheckArgs) -> anyhow::Result<()> {
 /// the base (as a pull request counts), else the base report's commit.
 fn diff_base(repo: &Repo, base: &str, base_report_commit: Option<&str>) -> Option<String> {
     let git = repo.git.as_ref()?;
-    let candidates = [base.to_string(), format!("origin/{}", branch_name(base)), branch_name(base)];
-    let base_commit = candidates.iter().find_map(|c| git.resolve(c)).or_else(|| base_report_commit.and_then(|c| git.resolve(c)))?;
-    let merge_base = repo.git_output(&["merge-base", &base_commit, "HEAD"]).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let candidates = [
+        base.to_string(),
+        format!("origin/{}", branch_name(base)),
+        branch_name(base),
+    ];
+    let base_commit = candidates
+        .iter()
+        .find_map(|c| git.resolve(c))
+        .or_else(|| base_report_commit.and_then(|c| git.resolve(c)))?;
+    let merge_base = repo
+        .git_output(&["merge-base", &base_commit, "HEAD"])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     Some(merge_base.unwrap_or(base_commit))
 }
 
 /// Lines changed from `base` to the working tree (committed or not), as
 /// `git diff -U0` reports them.
 fn git_changed_lines(repo: &Repo, base: &str) -> Option<slipway_gates::unified_diff::ChangedLines> {
-    let diff = repo.git_output(&["diff", "-U0", "--no-color", "--no-ext-diff", "--find-renames", base, "--"])?;
+    let diff = repo.git_output(&[
+        "diff",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--find-renames",
+        base,
+        "--",
+    ])?;
     Some(changed_lines(&diff))
 }
 
@@ -396,7 +485,11 @@ fn run_report(args: ReportArgs) -> anyhow::Result<()> {
     let mut view = ReportView::new(&report, &meta);
 
     runtime()?.block_on(async {
-        let store = open_store(&repo, args.base.is_some() || (!args.target.no_record && known)).await;
+        let store = open_store(
+            &repo,
+            args.base.is_some() || (!args.target.no_record && known),
+        )
+        .await;
         if let Some(base) = &args.base {
             let base_branch = branch_name(base);
             let base_report = match &store {
@@ -412,12 +505,20 @@ fn run_report(args: ReportArgs) -> anyhow::Result<()> {
             if let Some(b) = &base_report {
                 view.with_base(&b.meta, &compare(&b.report, &report));
             }
-            match diff_base(&repo, base, base_report.as_ref().map(|b| b.meta.commit.as_str())) {
+            match diff_base(
+                &repo,
+                base,
+                base_report.as_ref().map(|b| b.meta.commit.as_str()),
+            ) {
                 Some(commit) => match git_changed_lines(&repo, &commit) {
-                    Some(changed) => view.patch = Some(PatchView::new(&patch(&report, &changed), &commit)),
+                    Some(changed) => {
+                        view.patch = Some(PatchView::new(&patch(&report, &changed), &commit))
+                    }
                     None => eprintln!("note: no patch coverage: `git diff {commit}` failed"),
                 },
-                None => eprintln!("note: no patch coverage: `{base}` is not a commit of this repository"),
+                None => eprintln!(
+                    "note: no patch coverage: `{base}` is not a commit of this repository"
+                ),
             }
         }
         record(store.as_ref(), &meta, known, &report, &args.target).await;
@@ -450,7 +551,9 @@ fn run_trend(args: TrendArgs) -> anyhow::Result<()> {
     let branch = args.branch.as_deref().map(branch_name);
     let points = runtime()?.block_on(async {
         let store = SqliteStore::open(&repo.state_db()).await?;
-        let points = store.trend(&repository, &flag, branch.as_deref(), args.limit).await;
+        let points = store
+            .trend(&repository, &flag, branch.as_deref(), args.limit)
+            .await;
         store.close().await;
         anyhow::Ok(points?)
     })?;

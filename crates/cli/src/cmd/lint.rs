@@ -81,7 +81,12 @@ pub fn unrunnable_actions(wf: &slipway_workflow::Workflow) -> Vec<Diagnostic> {
         for step in &job.steps {
             let Some(uses) = &step.uses else { continue };
             if let Some(why) = slipway_engine::builtins::unsupported(&uses.value) {
-                out.push(Diagnostic::warning("unsupported-action", &wf.file, uses.span, why));
+                out.push(Diagnostic::warning(
+                    "unsupported-action",
+                    &wf.file,
+                    uses.span,
+                    why,
+                ));
             }
         }
     }

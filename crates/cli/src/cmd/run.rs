@@ -76,8 +76,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     check_actions(&chosen, &args.jobs, &loaded)?;
     let secrets = load_secrets(&args.dir, args.secret_file.as_deref())?;
-    let parallel = args.parallel.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let parallel = args.parallel.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let mut worst = Conclusion::Success;
     for wf in chosen {
         if !args.jobs.is_empty() && !args.jobs.iter().any(|j| wf.job(j).is_some()) {
@@ -102,7 +108,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Actions slipway cannot run, found before anything starts.
-fn check_actions(chosen: &[&Workflow], only: &[String], loaded: &workflows::Loaded) -> anyhow::Result<()> {
+fn check_actions(
+    chosen: &[&Workflow],
+    only: &[String],
+    loaded: &workflows::Loaded,
+) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for wf in chosen {
         for job in &wf.jobs {
@@ -112,7 +122,12 @@ fn check_actions(chosen: &[&Workflow], only: &[String], loaded: &workflows::Load
             for step in &job.steps {
                 let Some(uses) = &step.uses else { continue };
                 if let Some(why) = builtins::unsupported(&uses.value) {
-                    problems.push(slipway_workflow::Diagnostic::error("unsupported-action", &wf.file, uses.span, why));
+                    problems.push(slipway_workflow::Diagnostic::error(
+                        "unsupported-action",
+                        &wf.file,
+                        uses.span,
+                        why,
+                    ));
                 }
             }
         }
@@ -121,13 +136,19 @@ fn check_actions(chosen: &[&Workflow], only: &[String], loaded: &workflows::Load
         return Ok(());
     }
     eprint!("{}", loaded.render(&problems));
-    eprintln!("error: {} step(s) use actions slipway cannot run; nothing was run", problems.len());
+    eprintln!(
+        "error: {} step(s) use actions slipway cannot run; nothing was run",
+        problems.len()
+    );
     Err(Exit(exit::INVALID).into())
 }
 
 /// Whether `id` is one of `only` or something they need.
 fn needed_by(wf: &Workflow, only: &[String], id: &str) -> bool {
-    let mut stack: Vec<usize> = only.iter().filter_map(|o| wf.jobs.iter().position(|j| &j.id.value == o)).collect();
+    let mut stack: Vec<usize> = only
+        .iter()
+        .filter_map(|o| wf.jobs.iter().position(|j| &j.id.value == o))
+        .collect();
     let mut seen = vec![false; wf.jobs.len()];
     while let Some(i) = stack.pop() {
         if seen[i] {
@@ -185,8 +206,10 @@ fn load_secrets(dir: &Path, secret_file: Option<&Path>) -> anyhow::Result<Vec<(S
 }
 
 fn read_secret_file(file: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
-    slipway_exec::parse_env_file(&text).map_err(|e| UsageError(format!("{}: {e}", file.display())).into())
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+    slipway_exec::parse_env_file(&text)
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())).into())
 }
 
 /// A fresh checkout of the commit under `.slipway/runs/<id>/checkout`,
@@ -200,11 +223,18 @@ impl Workspace {
     fn prepare(dir: &Path, run_dir: &Path, sha: &str, in_place: bool) -> anyhow::Result<Workspace> {
         let dir = dir.canonicalize()?;
         let git = |args: &[&str]| Command::new("git").arg("-C").arg(&dir).args(args).output();
-        let prefix = git(&["rev-parse", "--show-prefix"]).ok().filter(|o| o.status.success());
+        let prefix = git(&["rev-parse", "--show-prefix"])
+            .ok()
+            .filter(|o| o.status.success());
         if in_place || prefix.is_none() || sha.chars().all(|c| c == '0') {
-            return Ok(Workspace { path: dir, worktree: None });
+            return Ok(Workspace {
+                path: dir,
+                worktree: None,
+            });
         }
-        let prefix = String::from_utf8_lossy(&prefix.map(|o| o.stdout).unwrap_or_default()).trim().to_string();
+        let prefix = String::from_utf8_lossy(&prefix.map(|o| o.stdout).unwrap_or_default())
+            .trim()
+            .to_string();
         let checkout = run_dir.join("checkout");
         let out = Command::new("git")
             .arg("-C")
@@ -230,14 +260,24 @@ impl Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         if let Some((dir, checkout)) = &self.worktree {
-            let _ = Command::new("git").arg("-C").arg(dir).args(["worktree", "remove", "--force"]).arg(checkout).output();
+            let _ = Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(["worktree", "remove", "--force"])
+                .arg(checkout)
+                .output();
         }
     }
 }
 
 fn next_run_id(runs: &Path) -> u64 {
     std::fs::read_dir(runs)
-        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok()).max().unwrap_or(0))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+                .max()
+                .unwrap_or(0)
+        })
         .unwrap_or(0)
         + 1
 }
@@ -306,7 +346,10 @@ async fn run_workflow(
     });
     let summary = slipway_engine::run(spec, tx, cancel).await;
     let _ = reporter.await;
-    let _ = std::fs::write(run_dir.join("summary.json"), serde_json::to_vec_pretty(&summary)?);
+    let _ = std::fs::write(
+        run_dir.join("summary.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    );
     drop(workspace);
     Ok(summary)
 }
@@ -319,7 +362,12 @@ fn report_line(event: &RunEvent, names: &mut HashMap<(String, usize), String>) -
             names.insert((job.label(), *step), name.clone());
             Some(format!("[{}] ▶ {name}", job.label()))
         }
-        RunEvent::Log { job, step, line, level } => {
+        RunEvent::Log {
+            job,
+            step,
+            line,
+            level,
+        } => {
             let prefix = match step.and_then(|s| names.get(&(job.label(), s))) {
                 Some(name) => format!("[{}/{name}]", job.label()),
                 None => format!("[{}]", job.label()),
@@ -333,18 +381,47 @@ fn report_line(event: &RunEvent, names: &mut HashMap<(String, usize), String>) -
             };
             Some(format!("{prefix} {tag}{line}"))
         }
-        RunEvent::StepFinished { job, step, outcome, conclusion, seconds } => {
-            let name = names.get(&(job.label(), *step)).cloned().unwrap_or_default();
+        RunEvent::StepFinished {
+            job,
+            step,
+            outcome,
+            conclusion,
+            seconds,
+        } => {
+            let name = names
+                .get(&(job.label(), *step))
+                .cloned()
+                .unwrap_or_default();
             let result = if outcome != conclusion {
-                format!("{} (outcome {}, continue-on-error)", conclusion.as_str(), outcome.as_str())
+                format!(
+                    "{} (outcome {}, continue-on-error)",
+                    conclusion.as_str(),
+                    outcome.as_str()
+                )
             } else {
                 conclusion.as_str().to_string()
             };
-            Some(format!("[{}] {} {name}: {result} in {seconds:.1}s", job.label(), mark(*conclusion)))
+            Some(format!(
+                "[{}] {} {name}: {result} in {seconds:.1}s",
+                job.label(),
+                mark(*conclusion)
+            ))
         }
-        RunEvent::JobFinished { job, conclusion, seconds } => {
-            Some(format!("[{}] {} {}{}", job.label(), mark(*conclusion), conclusion.as_str(), if *seconds > 0.0 { format!(" in {seconds:.1}s") } else { String::new() }))
-        }
+        RunEvent::JobFinished {
+            job,
+            conclusion,
+            seconds,
+        } => Some(format!(
+            "[{}] {} {}{}",
+            job.label(),
+            mark(*conclusion),
+            conclusion.as_str(),
+            if *seconds > 0.0 {
+                format!(" in {seconds:.1}s")
+            } else {
+                String::new()
+            }
+        )),
         RunEvent::RunFinished { .. } => None,
     }
 }
@@ -362,35 +439,78 @@ fn mark(c: Conclusion) -> &'static str {
 /// critical path (the chain of needs that took longest).
 fn render_summary(wf: &Workflow, summary: &RunSummary) -> String {
     let mut out = String::new();
-    let width = summary.jobs.iter().map(|j| j.name.chars().count()).max().unwrap_or(0);
-    out.push_str(&format!("\nrun {} of {}: {}\n\n", summary.run_id, wf.display_name(), summary.conclusion.as_str()));
+    let width = summary
+        .jobs
+        .iter()
+        .map(|j| j.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    out.push_str(&format!(
+        "\nrun {} of {}: {}\n\n",
+        summary.run_id,
+        wf.display_name(),
+        summary.conclusion.as_str()
+    ));
     for job in &summary.jobs {
-        out.push_str(&format!("  {} {:<width$}  {:<9}  {:>7.1}s\n", mark(job.conclusion), job.name, job.conclusion.as_str(), job.seconds));
+        out.push_str(&format!(
+            "  {} {:<width$}  {:<9}  {:>7.1}s\n",
+            mark(job.conclusion),
+            job.name,
+            job.conclusion.as_str(),
+            job.seconds
+        ));
     }
     let path = critical_path(wf, summary);
     if path.len() > 1 {
         let total: f64 = path.iter().map(|(_, s)| s).sum();
         let names: Vec<String> = path.iter().map(|(n, s)| format!("{n} ({s:.1}s)")).collect();
-        out.push_str(&format!("\n  critical path ({total:.1}s): {}\n", names.join(" -> ")));
+        out.push_str(&format!(
+            "\n  critical path ({total:.1}s): {}\n",
+            names.join(" -> ")
+        ));
     }
     out
 }
 
 fn critical_path(wf: &Workflow, summary: &RunSummary) -> Vec<(String, f64)> {
-    let seconds = |id: &str| summary.jobs.iter().filter(|j| j.id == id).map(|j| j.seconds).fold(0.0, f64::max);
+    // Only the jobs this run had; a matrix job counts as its slowest instance.
+    let seconds = |id: &str| {
+        summary
+            .jobs
+            .iter()
+            .filter(|j| j.id == id)
+            .map(|j| j.seconds)
+            .reduce(f64::max)
+    };
     let order = slipway_workflow::graph::topological_order(wf);
-    let mut best: Vec<(f64, Vec<usize>)> = vec![(0.0, Vec::new()); wf.jobs.len()];
+    let mut best: Vec<Option<(f64, Vec<usize>)>> = vec![None; wf.jobs.len()];
     for &i in &order {
+        let Some(own) = seconds(&wf.jobs[i].id.value) else {
+            continue;
+        };
         let (base, mut chain) = wf.jobs[i]
             .needs
             .iter()
-            .map(|&n| best[n].clone())
+            .filter_map(|&n| best[n].clone())
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .unwrap_or((0.0, Vec::new()));
         chain.push(i);
-        best[i] = (base + seconds(&wf.jobs[i].id.value), chain);
+        best[i] = Some((base + own, chain));
     }
-    let Some((_, chain)) = best.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return Vec::new() };
-    chain.into_iter().map(|i| (wf.jobs[i].id.value.clone(), seconds(&wf.jobs[i].id.value))).collect()
+    let Some((_, chain)) = best
+        .into_iter()
+        .flatten()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+    else {
+        return Vec::new();
+    };
+    chain
+        .into_iter()
+        .map(|i| {
+            (
+                wf.jobs[i].id.value.clone(),
+                seconds(&wf.jobs[i].id.value).unwrap_or(0.0),
+            )
+        })
+        .collect()
 }
-

@@ -24,11 +24,20 @@ pub(super) fn run(input: &BuiltinInput) -> BuiltinResult {
             if !o.status.success() {
                 return Ok(o);
             }
-            Command::new("git").arg("-C").arg(&target).args(["checkout", "--quiet", "--detach", &input.sha]).output()
+            Command::new("git")
+                .arg("-C")
+                .arg(&target)
+                .args(["checkout", "--quiet", "--detach", &input.sha])
+                .output()
         });
     match out {
-        Ok(o) if o.status.success() => BuiltinResult::ok().say(format!("checked out {short} into {path}")),
-        Ok(o) => BuiltinResult::fail(format!("checkout into {path} failed: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        Ok(o) if o.status.success() => {
+            BuiltinResult::ok().say(format!("checked out {short} into {path}"))
+        }
+        Ok(o) => BuiltinResult::fail(format!(
+            "checkout into {path} failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
         Err(e) => BuiltinResult::fail(format!("checkout into {path} failed: cannot run git: {e}")),
     }
 }

@@ -26,11 +26,19 @@ pub struct BuiltinInput {
 
 impl BuiltinInput {
     pub fn input(&self, name: &str) -> Option<&str> {
-        self.with.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.with
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn path_var(&self) -> &str {
-        self.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or("")
+        self.env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -46,7 +54,10 @@ pub struct BuiltinResult {
 
 impl BuiltinResult {
     pub fn ok() -> Self {
-        BuiltinResult { ok: true, ..Default::default() }
+        BuiltinResult {
+            ok: true,
+            ..Default::default()
+        }
     }
 
     pub fn fail(message: impl Into<String>) -> Self {

@@ -26,16 +26,29 @@ pub(crate) fn satisfies(spec: &str, version: &str) -> bool {
 /// The version a binary reports (`Python 3.11.7`, `go version go1.23.5 ...`, `v20.1.0`).
 fn version_of(binary: &Path, arg: &str) -> Option<String> {
     let out = Command::new(binary).arg(arg).output().ok()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     text.split(|c: char| c.is_whitespace())
         .map(|w| w.trim_start_matches("go").trim_start_matches('v'))
-        .find(|w| w.split('.').count() >= 2 && w.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+        .find(|w| {
+            w.split('.').count() >= 2
+                && w.split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        })
         .map(str::to_string)
 }
 
 /// A folder in RUNNER_TEMP with links named `names` to `binary`, so that
 /// steps calling `python` get the chosen `python3.11`.
-fn shim(input: &BuiltinInput, tool: &str, binary: &Path, names: &[&str]) -> std::io::Result<PathBuf> {
+fn shim(
+    input: &BuiltinInput,
+    tool: &str,
+    binary: &Path,
+    names: &[&str],
+) -> std::io::Result<PathBuf> {
     let dir = input.temp.join(format!("setup-{tool}")).join("bin");
     std::fs::create_dir_all(&dir)?;
     for name in names {
@@ -46,7 +59,14 @@ fn shim(input: &BuiltinInput, tool: &str, binary: &Path, names: &[&str]) -> std:
     Ok(dir)
 }
 
-fn setup(input: &BuiltinInput, tool: &str, spec_input: &str, candidates: &[String], version_arg: &str, names: &[&str]) -> BuiltinResult {
+fn setup(
+    input: &BuiltinInput,
+    tool: &str,
+    spec_input: &str,
+    candidates: &[String],
+    version_arg: &str,
+    names: &[&str],
+) -> BuiltinResult {
     let spec = match input.input(spec_input) {
         Some(s) => s.to_string(),
         None => match input.input(&format!("{spec_input}-file")) {
@@ -59,22 +79,37 @@ fn setup(input: &BuiltinInput, tool: &str, spec_input: &str, candidates: &[Strin
     };
     let mut found = Vec::new();
     for candidate in candidates {
-        let path = if candidate.contains('/') { Some(PathBuf::from(candidate)).filter(|p| p.is_file()) } else { find(input, candidate) };
+        let path = if candidate.contains('/') {
+            Some(PathBuf::from(candidate)).filter(|p| p.is_file())
+        } else {
+            find(input, candidate)
+        };
         let Some(binary) = path else { continue };
-        let Some(version) = version_of(&binary, version_arg) else { continue };
+        let Some(version) = version_of(&binary, version_arg) else {
+            continue;
+        };
         if spec.is_empty() || satisfies(&spec, &version) {
             let binary = std::fs::canonicalize(&binary).unwrap_or(binary);
             let dir = match shim(input, tool, &binary, names) {
                 Ok(d) => d,
                 Err(e) => return BuiltinResult::fail(format!("cannot prepare {tool}: {e}")),
             };
-            let mut result = BuiltinResult::ok().say(format!("using {tool} {version} at {}", binary.display()));
+            let mut result =
+                BuiltinResult::ok().say(format!("using {tool} {version} at {}", binary.display()));
             result.path.push(dir.display().to_string());
+            // The toolchain's own folder (gofmt beside go, pip beside python)
+            // only when PATH lacks it: putting /usr/bin first would shadow
+            // what the machine put before it.
             if let Some(bin_dir) = binary.parent() {
-                result.path.push(bin_dir.display().to_string());
+                let dir = bin_dir.display().to_string();
+                if !input.path_var().split(':').any(|p| p == dir) {
+                    result.path.push(dir);
+                }
             }
             result.outputs.push((format!("{tool}-version"), version));
-            result.outputs.push((format!("{tool}-path"), binary.display().to_string()));
+            result
+                .outputs
+                .push((format!("{tool}-path"), binary.display().to_string()));
             return result;
         }
         let entry = format!("{} {version}", binary.display());
@@ -82,7 +117,11 @@ fn setup(input: &BuiltinInput, tool: &str, spec_input: &str, candidates: &[Strin
             found.push(entry);
         }
     }
-    let seen = if found.is_empty() { format!("no {tool} at all") } else { found.join(", ") };
+    let seen = if found.is_empty() {
+        format!("no {tool} at all")
+    } else {
+        found.join(", ")
+    };
     BuiltinResult::fail(format!(
         "no {tool} on this machine satisfies `{spec}` (found: {seen}); install one, or change `{spec_input}`"
     ))
@@ -96,7 +135,14 @@ pub(super) fn python(input: &BuiltinInput) -> BuiltinResult {
         candidates.push(format!("python{}.{}", minor[0], minor[1]));
     }
     candidates.extend(["python3".to_string(), "python".to_string()]);
-    setup(input, "python", "python-version", &candidates, "--version", &["python", "python3"])
+    setup(
+        input,
+        "python",
+        "python-version",
+        &candidates,
+        "--version",
+        &["python", "python3"],
+    )
 }
 
 pub(super) fn go(input: &BuiltinInput) -> BuiltinResult {
@@ -106,7 +152,10 @@ pub(super) fn go(input: &BuiltinInput) -> BuiltinResult {
         let mut dirs: Vec<String> = entries
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("go-")))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("go-"))
+            })
             .map(|p| p.join("bin/go").display().to_string())
             .collect();
         dirs.sort();
@@ -117,7 +166,14 @@ pub(super) fn go(input: &BuiltinInput) -> BuiltinResult {
 }
 
 pub(super) fn node(input: &BuiltinInput) -> BuiltinResult {
-    setup(input, "node", "node-version", &["node".to_string(), "nodejs".to_string()], "--version", &["node"])
+    setup(
+        input,
+        "node",
+        "node-version",
+        &["node".to_string(), "nodejs".to_string()],
+        "--version",
+        &["node"],
+    )
 }
 
 #[cfg(test)]

@@ -30,16 +30,28 @@ pub(super) fn golangci_lint(input: &BuiltinInput) -> BuiltinResult {
             "golangci-lint is not installed on this machine and cannot be downloaded here; install it, or run `gofmt -l .` and `go vet ./...` in a `run:` step",
         );
     };
-    let dir = input.workspace.join(input.input("working-directory").unwrap_or("."));
+    let dir = input
+        .workspace
+        .join(input.input("working-directory").unwrap_or("."));
     let mut cmd = Command::new(&binary);
-    cmd.arg("run").current_dir(&dir).env_clear().envs(input.env.iter().map(|(k, v)| (k, v)));
+    cmd.arg("run")
+        .current_dir(&dir)
+        .env_clear()
+        .envs(input.env.iter().map(|(k, v)| (k, v)));
     if let Some(args) = input.input("args") {
         cmd.args(args.split_whitespace());
     }
     match cmd.output() {
         Ok(out) => {
-            let mut result = if out.status.success() { BuiltinResult::ok() } else { BuiltinResult::fail("golangci-lint found problems") };
-            for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+            let mut result = if out.status.success() {
+                BuiltinResult::ok()
+            } else {
+                BuiltinResult::fail("golangci-lint found problems")
+            };
+            for line in String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .chain(String::from_utf8_lossy(&out.stderr).lines())
+            {
                 result = result.say(line.to_string());
             }
             result
