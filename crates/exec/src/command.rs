@@ -13,55 +13,117 @@ pub(crate) struct WorkflowCommand<'a> {
 }
 
 impl WorkflowCommand<'_> {
+    /// Property keys ignore case and the last of repeated keys wins, as in
+    /// the runner's dictionary.
     fn property(&self, key: &str) -> Option<&str> {
-        // The last of repeated keys wins, as in the runner's dictionary.
         self.properties
             .iter()
             .rev()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.as_str())
     }
 }
 
-/// Parses a line as the runner does: leading whitespace allowed, the
-/// command ends at the first `::` after the opening one, properties are
-/// comma-separated `key=value` pairs (pairs with an empty side are dropped).
-pub(crate) fn parse(line: &str) -> Option<WorkflowCommand<'_>> {
+/// The commands the runner knows; any other name leaves the line as output.
+const COMMANDS: [&str; 15] = [
+    "add-mask",
+    "group",
+    "endgroup",
+    "error",
+    "warning",
+    "notice",
+    "debug",
+    "set-output",
+    "save-state",
+    "set-env",
+    "add-path",
+    "stop-commands",
+    "echo",
+    "add-matcher",
+    "remove-matcher",
+];
+
+fn is_command(name: &str) -> bool {
+    COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(name))
+}
+
+/// Parses a line as the runner does: first as `::name props::data`, then,
+/// if that yields no command in `known`, as the older `##[name props]data`,
+/// which the runner still honours anywhere in a line.
+pub(crate) fn parse<'a>(
+    line: &'a str,
+    known: &dyn Fn(&str) -> bool,
+) -> Option<WorkflowCommand<'a>> {
+    parse_v2(line)
+        .filter(|c| known(c.name))
+        .or_else(|| parse_v1(line).filter(|c| known(c.name)))
+}
+
+/// `::name key=value,key=value::data`, after leading whitespace; the command
+/// ends at the first `::` after the opening one.
+fn parse_v2(line: &str) -> Option<WorkflowCommand<'_>> {
     let rest = line.trim_start().strip_prefix("::")?;
     let end = rest.find("::")?;
-    let (info, data) = (&rest[..end], &rest[end + 2..]);
-    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
-    if name.is_empty() {
-        return None;
-    }
-    let properties = properties
-        .split(',')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            (!key.is_empty() && !value.is_empty()).then(|| (key, unescape(value, true)))
-        })
-        .collect();
+    let (name, properties) = split_info(&rest[..end])?;
     Some(WorkflowCommand {
         name,
-        properties,
-        data: unescape(data, false),
+        properties: split_properties(properties.trim(), ',', Escapes::Property),
+        data: unescape(&rest[end + 2..], Escapes::Data),
     })
 }
 
-/// Reverses GitHub's escaping: `%25 %0D %0A` everywhere, and `%3A %2C` in
-/// property values. One pass, so `%250A` stays the literal text `%0A`.
-fn unescape(text: &str, property: bool) -> String {
+/// `##[name key=value;key=value]data`, found anywhere in the line.
+fn parse_v1(line: &str) -> Option<WorkflowCommand<'_>> {
+    let rest = &line[line.find("##[")? + 3..];
+    let end = rest.find(']')?;
+    let (name, properties) = split_info(&rest[..end])?;
+    Some(WorkflowCommand {
+        name,
+        properties: split_properties(properties, ';', Escapes::V1),
+        data: unescape(&rest[end + 1..], Escapes::V1),
+    })
+}
+
+fn split_info(info: &str) -> Option<(&str, &str)> {
+    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
+    (!name.is_empty()).then_some((name, properties))
+}
+
+/// `key=value` pairs; pairs with an empty side are dropped, as the runner's
+/// split with `RemoveEmptyEntries` does.
+fn split_properties(text: &str, separator: char, escapes: Escapes) -> Vec<(&str, String)> {
+    text.split(separator)
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (!key.is_empty() && !value.is_empty()).then(|| (key, unescape(value, escapes)))
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    Data,
+    Property,
+    V1,
+}
+
+/// Reverses GitHub's escaping: `%25 %0D %0A` in data, plus `%3A %2C` in
+/// properties; the old syntax uses `%25 %0D %0A %3B %5D`. One pass, so
+/// `%250A` stays the literal text `%0A`.
+fn unescape(text: &str, escapes: Escapes) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find('%') {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        let decoded = match tail.get(1..3) {
-            Some("25") => Some('%'),
-            Some("0D") => Some('\r'),
-            Some("0A") => Some('\n'),
-            Some("3A") if property => Some(':'),
-            Some("2C") if property => Some(','),
+        let decoded = match (tail.get(1..3), escapes) {
+            (Some("25"), _) => Some('%'),
+            (Some("0D"), _) => Some('\r'),
+            (Some("0A"), _) => Some('\n'),
+            (Some("3A"), Escapes::Property) => Some(':'),
+            (Some("2C"), Escapes::Property) => Some(','),
+            (Some("3B"), Escapes::V1) => Some(';'),
+            (Some("5D"), Escapes::V1) => Some(']'),
             _ => None,
         };
         match decoded {
@@ -114,23 +176,23 @@ impl Processor {
                 stderr,
             })
         };
-        let Some(command) = parse(line) else {
+        if let Some(token) = &self.stop_token {
+            // While stopped, only the token is a command; the runner echoes it.
+            let resumes = |name: &str| !token.is_empty() && name.eq_ignore_ascii_case(token);
+            if parse(line, &resumes).is_some() {
+                self.stop_token = None;
+            }
+            return print(sink);
+        }
+        let Some(command) = parse(line, &is_command) else {
             return print(sink);
         };
-        if let Some(token) = &self.stop_token {
-            if command.name == token {
-                self.stop_token = None;
-            } else {
-                print(sink);
-            }
-            return;
-        }
         match command.name.to_ascii_lowercase().as_str() {
             "add-mask" => {
                 if command.data.trim().is_empty() {
                     self.warn(sink, masker, "can't add a secret mask for an empty string");
                 } else {
-                    masker.add(command.data.trim());
+                    masker.add(&command.data);
                 }
             }
             "group" => sink.event(LogEvent::GroupStart(masker.mask(&command.data))),
@@ -176,15 +238,20 @@ impl Processor {
                 masker,
                 "::add-path is disabled; write to $GITHUB_PATH (or set ACTIONS_ALLOW_UNSECURE_COMMANDS=true)",
             ),
+            // Shown, like the line that resumes; an empty token never
+            // resumes, as on GitHub.
             "stop-commands" => {
-                if command.data.is_empty() {
-                    self.fail(line, "the stop token is empty", masker, sink);
-                } else {
-                    self.stop_token = Some(command.data);
+                self.stop_token = Some(command.data);
+                print(sink);
+            }
+            // Echoing commands back is a display preference slipway does not
+            // offer, but a wrong value still fails the step as on GitHub.
+            "echo" => {
+                let value = command.data.trim();
+                if !value.eq_ignore_ascii_case("on") && !value.eq_ignore_ascii_case("off") {
+                    self.fail(line, "the value must be `on` or `off`", masker, sink);
                 }
             }
-            // Echoing commands back is a display preference; nothing to do.
-            "echo" => {}
             "add-matcher" | "remove-matcher" => self.warn_once(
                 sink,
                 "matcher",
@@ -202,12 +269,16 @@ impl Processor {
         sink: &mut dyn LogSink,
     ) {
         let number = |key: &str| command.property(key).and_then(|v| v.trim().parse().ok());
+        // The runner's repairs: a lone end stands for the start, and a
+        // column means nothing without a line.
+        let line = number("line").or_else(|| number("endLine"));
+        let column = line.and(number("col").or_else(|| number("endColumn")));
         let annotation = Annotation {
             level,
             message: masker.mask(&command.data),
             file: command.property("file").map(|f| masker.mask(f)),
-            line: number("line"),
-            column: number("col").or_else(|| number("column")),
+            line,
+            column,
             title: command.property("title").map(|t| masker.mask(t)),
         };
         // Debug messages are not annotations on GitHub: they go to the log
@@ -282,9 +353,13 @@ mod tests {
         }
     }
 
+    fn parse_known(line: &str) -> Option<WorkflowCommand<'_>> {
+        parse(line, &is_command)
+    }
+
     #[test]
     fn parses_name_properties_and_data() {
-        let c = parse("::error file=app.js,line=10,col=15::Something failed").unwrap();
+        let c = parse_known("::error file=app.js,line=10,col=15::Something failed").unwrap();
         assert_eq!(c.name, "error");
         assert_eq!(
             c.properties,
@@ -295,8 +370,10 @@ mod tests {
             ]
         );
         assert_eq!(c.data, "Something failed");
-        let c = parse("  ::endgroup::").unwrap();
+        let c = parse_known("  ::endgroup::").unwrap();
         assert_eq!((c.name, c.data.as_str()), ("endgroup", ""));
+        let c = parse_known("::warning  title=t ::w").unwrap();
+        assert_eq!(c.property("TITLE"), Some("t"));
     }
 
     #[test]
@@ -308,36 +385,54 @@ mod tests {
             "::::data",
             "::warning no end",
             "x ::error::y",
+            "::unknown::x",
+            "##[unknown]x",
+            "##[error no bracket",
         ] {
-            assert_eq!(parse(text), None, "{text:?}");
+            assert_eq!(parse_known(text), None, "{text:?}");
         }
     }
 
     #[test]
+    fn the_old_syntax_is_honoured_anywhere_in_a_line() {
+        let c = parse_known("prefix ##[set-output name=a%3Bb;other=x]v%5D%3B%0A").unwrap();
+        assert_eq!(c.name, "set-output");
+        assert_eq!(
+            c.properties,
+            [("name", "a;b".to_string()), ("other", "x".into())]
+        );
+        assert_eq!(c.data, "v];\n");
+        // An unknown new-style name falls back to the old syntax.
+        assert_eq!(parse_known("::nope:: ##[group]g").unwrap().name, "group");
+    }
+
+    #[test]
     fn data_ends_at_the_first_separator_only() {
-        let c = parse("::notice title=a::b::c").unwrap();
+        let c = parse_known("::notice title=a::b::c").unwrap();
         assert_eq!(c.data, "b::c");
     }
 
     #[test]
     fn empty_property_sides_are_dropped() {
-        let c = parse("::set-output name=,=x,,flag,k==v::d").unwrap();
+        let c = parse_known("::set-output name=,=x,,flag,k==v::d").unwrap();
         assert_eq!(c.properties, [("k", "=v".to_string())]);
     }
 
     #[test]
     fn unescaping() {
-        let c = parse("::error title=a%3Ab%2Cc%25%0A::100%25%0Aline%0D%3A%2C%250A%").unwrap();
+        let c = parse_known("::error title=a%3Ab%2Cc%25%0A::100%25%0Aline%0D%3A%2C%250A%").unwrap();
         assert_eq!(c.property("title"), Some("a:b,c%\n"));
         // `%3A` and `%2C` are only escapes in properties.
         assert_eq!(c.data, "100%\nline\r%3A%2C%0A%");
-        assert_eq!(unescape("%é%0", false), "%é%0");
+        assert_eq!(unescape("%é%0", Escapes::Data), "%é%0");
     }
 
     #[test]
     fn plain_lines_and_unknown_commands_are_printed() {
         let (_, events, _) = run(&["hello", "::unknown::x"]);
         assert_eq!(events, [line("hello"), line("::unknown::x")]);
+        let (_, events, _) = run(&["::error"]);
+        assert_eq!(events, [line("::error")]);
     }
 
     #[test]
@@ -380,7 +475,7 @@ mod tests {
         masker.add("pw");
         let mut events = Vec::new();
         p.line(
-            "::warning file=src/a.rs,line=3,column=7,endLine=4,title=T pw::bad pw",
+            "::warning file=src/a.rs,line=3,col=7,endLine=4,Title=T pw::bad pw",
             true,
             &masker,
             &mut events,
@@ -469,20 +564,43 @@ mod tests {
     }
 
     #[test]
+    fn annotation_positions_are_repaired_as_on_github() {
+        let (p, _, _) = run(&[
+            "::error endLine=5,endColumn=2::a",
+            "::error col=4::b",
+            "::error line=x,col=1::c",
+        ]);
+        let positions: Vec<_> = p.annotations.iter().map(|a| (a.line, a.column)).collect();
+        assert_eq!(positions, [(Some(5), Some(2)), (None, None), (None, None)]);
+    }
+
+    #[test]
     fn stop_commands_until_the_token() {
         let (p, events, masker) = run(&[
             "::stop-commands::tok123",
             "::add-mask::nope",
             "::error::not an annotation",
-            "::tok123::",
+            "::TOK123::",
             "::error::real",
         ]);
         assert_eq!(masker.mask("nope"), "nope");
         assert_eq!(
-            events[..2],
-            [line("::add-mask::nope"), line("::error::not an annotation")]
+            events[..4],
+            [
+                line("::stop-commands::tok123"),
+                line("::add-mask::nope"),
+                line("::error::not an annotation"),
+                line("::TOK123::")
+            ]
         );
         assert_eq!(p.annotations, [annotation(AnnotationLevel::Error, "real")]);
+    }
+
+    #[test]
+    fn an_empty_stop_token_never_resumes() {
+        let (p, events, _) = run(&["::stop-commands::", "::::", "::error::x"]);
+        assert!(p.annotations.is_empty());
+        assert_eq!(events.len(), 3);
     }
 
     #[test]

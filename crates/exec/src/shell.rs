@@ -69,10 +69,12 @@ pub(crate) fn resolve(shell: Option<&str>, path_var: &str) -> Result<Shell, Stri
     let not_found = |name: &str| format!("shell `{name}` was not found on PATH");
 
     match shell.map(str::trim) {
-        None | Some("") => match find("bash") {
-            Some(p) => Ok(bash(p)),
-            None => find("sh").map(sh).ok_or_else(|| not_found("sh")),
-        },
+        // GitHub's default is bash without pipefail or --noprofile: the
+        // runner treats it as `sh` and only swaps the program for bash.
+        None | Some("") => find("bash")
+            .or_else(|| find("sh"))
+            .map(sh)
+            .ok_or_else(|| not_found("sh")),
         Some("bash") => find("bash").map(bash).ok_or_else(|| not_found("bash")),
         Some("sh") => find("sh").map(sh).ok_or_else(|| not_found("sh")),
         Some("python") => find("python")
@@ -187,12 +189,14 @@ mod tests {
     }
 
     #[test]
-    fn default_is_bash_when_present_else_sh() {
+    fn default_is_bash_when_present_else_sh_both_with_errexit_only() {
         let (_d, path) = fake_path(&["bash", "sh"]);
         let s = resolve(None, &path).unwrap();
         assert_eq!(program_name(&s), "bash");
-        assert_eq!(s.args, ["--noprofile", "--norc", "-eo", "pipefail", "{0}"]);
+        assert_eq!(s.args, ["-e", "{0}"]);
         assert_eq!(s.extension, ".sh");
+        let s = resolve(Some("bash"), &path).unwrap();
+        assert_eq!(s.args, ["--noprofile", "--norc", "-eo", "pipefail", "{0}"]);
 
         let (_d, path) = fake_path(&["sh"]);
         let s = resolve(None, &path).unwrap();
@@ -203,7 +207,6 @@ mod tests {
     #[test]
     fn named_shells() {
         let (_d, path) = fake_path(&["bash", "sh", "python3", "pwsh"]);
-        assert_eq!(resolve(Some("bash"), &path).unwrap().args.len(), 5);
         assert_eq!(resolve(Some("sh"), &path).unwrap().args, ["-e", "{0}"]);
         let py = resolve(Some("python"), &path).unwrap();
         assert_eq!(program_name(&py), "python3");

@@ -109,22 +109,33 @@ async fn exit_codes() {
 }
 
 #[tokio::test]
-async fn default_shell_is_bash_with_errexit_and_pipefail() {
-    let (outcome, events) = step("echo $BASH_VERSION | cut -c1\nfalse\necho after")
+async fn default_shell_is_bash_with_errexit_only() {
+    let (outcome, events) = step("echo \"$BASH_VERSION\" | cut -c1\nfalse\necho after")
         .run()
         .await;
     assert_eq!(outcome.reason, ExitReason::Exited(1));
     assert_eq!(lines(&events).len(), 1);
     assert_ne!(lines(&events)[0], "");
 
+    // As on GitHub, pipefail comes only with an explicit `shell: bash`.
     let (outcome, events) = step("false | true\necho after").run().await;
+    assert!(outcome.success());
+    assert_eq!(lines(&events), ["after"]);
+}
+
+#[tokio::test]
+async fn explicit_bash_adds_pipefail() {
+    let (outcome, events) = step("false | true\necho after").shell("bash").run().await;
     assert_eq!(outcome.reason, ExitReason::Exited(1));
     assert!(lines(&events).is_empty());
 
-    // Neither profile nor rc files are read, and nothing is prepended.
-    let (outcome, events) = step("echo \"$0\"").shell("bash").run().await;
+    let (outcome, events) = step("echo \"$0\"\nshopt -qo pipefail && echo pipefail")
+        .shell("bash")
+        .run()
+        .await;
     assert!(outcome.success());
     assert!(lines(&events)[0].ends_with(".sh"));
+    assert_eq!(lines(&events)[1], "pipefail");
 }
 
 #[tokio::test]
@@ -315,6 +326,29 @@ async fn secrets_are_masked() {
     assert_eq!(outcome.annotations[0].title.as_deref(), Some("***"));
     // The run's masker learned the new secret for later steps.
     assert_eq!(s.masker.mask("l8r-value"), "***");
+}
+
+#[tokio::test]
+async fn commands_work_on_stderr_and_in_the_old_syntax() {
+    let (outcome, events) = step("echo '::error::on stderr' >&2\necho 'x ##[warning]old'")
+        .run()
+        .await;
+    assert!(outcome.success());
+    assert!(lines(&events).is_empty());
+    // Two pipes: their relative order is not defined.
+    let mut found: Vec<_> = outcome
+        .annotations
+        .iter()
+        .map(|a| (a.message.as_str(), format!("{:?}", a.level)))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("old", "Warning".to_string()),
+            ("on stderr", "Error".into())
+        ]
+    );
 }
 
 #[tokio::test]
