@@ -89,8 +89,9 @@ struct Line<'a> {
     end: usize,
 }
 
-/// Lines split on `\n` with a trailing `\r` dropped, remembering offsets so
-/// heredoc values can be cut from the original text.
+/// Lines split on `\n` only, remembering offsets so heredoc values can be
+/// cut from the original text. A `\r` before the `\n` stays part of the
+/// line, as in the runner on Linux.
 struct Lines<'a> {
     text: &'a str,
     pos: usize,
@@ -103,11 +104,10 @@ impl<'a> Lines<'a> {
             return None;
         }
         let rest = &self.text[self.pos..];
-        let (raw, advance) = match rest.find('\n') {
+        let (content, advance) = match rest.find('\n') {
             Some(i) => (&rest[..i], i + 1),
             None => (rest, rest.len()),
         };
-        let content = raw.strip_suffix('\r').unwrap_or(raw);
         let end = self.pos + content.len();
         self.pos += advance;
         self.number += 1;
@@ -141,17 +141,21 @@ mod tests {
     fn empty_text_and_empty_lines() {
         assert_eq!(parse_env_file("").unwrap(), vec![]);
         assert_eq!(
-            parse_env_file("\n\nA=1\n\n\r\nB=2").unwrap(),
+            parse_env_file("\n\nA=1\n\nB=2").unwrap(),
             pairs(&[("A", "1"), ("B", "2")])
         );
     }
 
     #[test]
-    fn crlf_line_endings() {
+    fn carriage_returns_are_kept_as_on_linux_runners() {
         assert_eq!(
             parse_env_file("A=1\r\nB<<EOF\r\nx\r\nEOF\r\n").unwrap(),
-            pairs(&[("A", "1"), ("B", "x")])
+            pairs(&[("A", "1\r"), ("B", "x\r")])
         );
+        // A lone `\r` line is not empty, so it is malformed.
+        assert!(parse_env_file("A=1\n\r\n").is_err());
+        // `EOF\r` does not close a heredoc opened with `EOF`.
+        assert!(parse_env_file("B<<EOF\nx\nEOF\r\n").is_err());
     }
 
     #[test]

@@ -457,6 +457,7 @@ fn collect(
             .filter(|line| !line.is_empty())
             .map(str::to_string),
     );
+    let summary = read_summary(&files.summary, masker, sink, &mut annotations);
     if failed && reason == ExitReason::Exited(0) {
         reason = ExitReason::Exited(1);
     }
@@ -466,10 +467,45 @@ fn collect(
         env: later_wins(commands.env.into_iter().chain(file_env)),
         path,
         state: later_wins(commands.state.into_iter().chain(file_state)),
-        summary: read(&files.summary),
+        summary,
         annotations,
         duration: Duration::ZERO,
     }
+}
+
+/// GitHub's limit on one step's summary.
+const SUMMARY_LIMIT: usize = 128 * 1024;
+
+/// The step summary, masked line by line as GitHub does before uploading
+/// it. Too large a summary is dropped with an error that does not fail the
+/// step, as on GitHub.
+fn read_summary(
+    file: &Path,
+    masker: &Masker,
+    sink: &mut dyn LogSink,
+    annotations: &mut Vec<Annotation>,
+) -> String {
+    let text = read(file);
+    if text.len() > SUMMARY_LIMIT {
+        let annotation = Annotation {
+            level: AnnotationLevel::Error,
+            message: format!(
+                "$GITHUB_STEP_SUMMARY supports content up to a size of {}k, got {}k",
+                SUMMARY_LIMIT / 1024,
+                text.len() / 1024
+            ),
+            file: None,
+            line: None,
+            column: None,
+            title: None,
+        };
+        sink.event(LogEvent::Annotation(annotation.clone()));
+        annotations.push(annotation);
+        return String::new();
+    }
+    text.split_inclusive('\n')
+        .map(|line| masker.mask(line))
+        .collect()
 }
 
 /// A file the script may have deleted or filled with any bytes.

@@ -78,15 +78,21 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether a process whose command line contains `marker` is alive,
-/// allowing a moment for killed processes to disappear.
+/// Whether a process whose command line contains `marker` is alive.
+fn alive(marker: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Whether such a process is still alive after a moment for killed
+/// processes to disappear.
 fn survives(marker: &str) -> bool {
     for _ in 0..40 {
-        let found = std::process::Command::new("pgrep")
-            .args(["-f", marker])
-            .output()
-            .unwrap();
-        if !found.status.success() {
+        if !alive(marker) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -274,6 +280,24 @@ async fn environment_files_start_empty_and_override_the_callers_names() {
 }
 
 #[tokio::test]
+async fn the_summary_is_masked_and_limited() {
+    let s = step("echo \"token supersecret\" >> \"$GITHUB_STEP_SUMMARY\"\nprintf 'no newline' >> \"$GITHUB_STEP_SUMMARY\"");
+    s.masker.add("supersecret");
+    let (outcome, _) = s.run().await;
+    assert_eq!(outcome.summary, "token ***\nno newline");
+
+    let (outcome, _) = step("head -c 200000 /dev/zero | tr '\\0' x >> \"$GITHUB_STEP_SUMMARY\"")
+        .run()
+        .await;
+    assert!(
+        outcome.success(),
+        "too large a summary does not fail the step"
+    );
+    assert_eq!(outcome.summary, "");
+    assert!(outcome.annotations[0].message.contains("128k"));
+}
+
+#[tokio::test]
 async fn environment_files_are_read_after_a_failure() {
     let (outcome, _) = step("echo \"x=1\" >> \"$GITHUB_OUTPUT\"\nexit 5")
         .run()
@@ -437,7 +461,7 @@ async fn background_processes_outlive_a_successful_step() {
     let (outcome, _) = step("sleep 2.8383 &\necho done").run().await;
     assert!(outcome.success());
     assert!(outcome.duration < Duration::from_secs(2));
-    assert!(survives("sleep 2.8383"));
+    assert!(alive("sleep 2.8383"));
 }
 
 /// Records when each line arrived.
