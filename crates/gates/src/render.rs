@@ -74,8 +74,9 @@ fn title(view: &ReportView) -> String {
 }
 
 /// Rows of cells, the first column left-aligned and the others right,
-/// except the last, which is left-aligned and not padded.
-fn table(rows: &[Vec<String>]) -> String {
+/// except the last when it holds text (`last_is_text`): that one is
+/// left-aligned and not padded.
+fn table(rows: &[Vec<String>], last_is_text: bool) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; n];
     for row in rows {
@@ -91,7 +92,7 @@ fn table(rows: &[Vec<String>]) -> String {
             if i == 0 {
                 line.push_str(cell);
                 line.push_str(&" ".repeat(pad));
-            } else if i == n - 1 {
+            } else if i == n - 1 && last_is_text {
                 line.push_str("  ");
                 line.push_str(cell);
             } else {
@@ -154,7 +155,7 @@ pub fn report_text(view: &ReportView) -> String {
         row.push(String::new());
     }
     rows.push(row);
-    out.push_str(&table(&rows));
+    out.push_str(&table(&rows, has_missing));
 
     if let Some(base) = &view.base {
         let _ = writeln!(
@@ -182,7 +183,7 @@ pub fn report_text(view: &ReportView) -> String {
             })
             .collect();
         if !rows.is_empty() {
-            out.push_str(&table(&rows));
+            out.push_str(&table(&rows, true));
         }
     } else if view.patch.is_some() {
         out.push_str(
@@ -223,7 +224,7 @@ pub fn report_text(view: &ReportView) -> String {
                     })
                     .collect();
                 if !rows.is_empty() {
-                    out.push_str(&table(&rows));
+                    out.push_str(&table(&rows, true));
                 }
             }
         }
@@ -269,7 +270,13 @@ fn md_cell(s: &str) -> String {
 
 pub fn report_markdown(view: &ReportView) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### {}: **{:.2}%**\n", title(view), view.total.percent);
+    let _ = writeln!(
+        out,
+        "### {}: **{:.2}%** {}\n",
+        title(view),
+        view.total.percent,
+        describe_basis(view)
+    );
     let mut facts: Vec<String> = Vec::new();
     let cols = columns(view);
     let total_counts: Vec<String> = cols
@@ -285,16 +292,10 @@ pub fn report_markdown(view: &ReportView) -> String {
                 missed: 0,
                 missing: None,
             };
-            c.1(&t).map(|v| format!("{} {}/{}", c.0.to_lowercase(), v.covered, v.total))
+            c.1(&t).map(|v| format!("{} {}/{}", c.0, v.covered, v.total))
         })
         .collect();
-    facts.push(format!(
-        "{} {}",
-        describe_basis(view)
-            .trim_start_matches("of ")
-            .replace(" and ", " + "),
-        format_args!("({})", total_counts.join(", "))
-    ));
+    facts.push(total_counts.join(" · "));
     if let Some(base) = &view.base {
         facts.push(format!(
             "**{}** against `{}` ({:.2}% at `{}`)",
@@ -460,7 +461,7 @@ pub fn trend_text(view: &TrendView) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(&rows));
+    out.push_str(&table(&rows, false));
     out
 }
 
@@ -595,7 +596,7 @@ pub fn tests_text(view: &TestsView) -> String {
             .iter()
             .map(|s| vec![format!("  {:.3}s", s.time), s.name.clone()])
             .collect();
-        out.push_str(&table(&rows));
+        out.push_str(&table(&rows, true));
     }
     out
 }

@@ -57,7 +57,7 @@ impl FileView {
             functions: f.summary.functions,
             statements: f.summary.statements,
             missed: f.summary.missed(format),
-            missing: (!f.lines.is_empty()).then(|| f.missing_ranges()),
+            missing: f.has_line_data().then(|| f.missing_ranges()),
         }
     }
 }

@@ -21,10 +21,12 @@ pub(crate) fn error<R>(reader: &Reader<R>, err: quick_xml::Error) -> ParseError 
     let offset = reader.error_position();
     match err {
         quick_xml::Error::Io(e) => ParseError::new(ErrorKind::Io, format!("cannot read: {e}")),
-        quick_xml::Error::Syntax(e) => {
-            ParseError::new(ErrorKind::Truncated, format!("malformed XML: {e}"))
-                .at(At::Offset(offset))
-        }
+        // Every syntax error is something left open at the end of input.
+        quick_xml::Error::Syntax(e) => ParseError::new(
+            ErrorKind::Truncated,
+            format!("unexpected end of file: {e} (is the report truncated?)"),
+        )
+        .at(At::Offset(offset)),
         other => ParseError::syntax(format!("malformed XML: {other}"), At::Offset(offset)),
     }
 }
