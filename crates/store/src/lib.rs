@@ -8,6 +8,7 @@
 
 mod coverage;
 mod migrations;
+pub mod runs;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -115,6 +116,6 @@ mod tests {
                 .fetch_all(store.pool())
                 .await
                 .unwrap();
-        assert_eq!(versions, vec![1]);
+        assert_eq!(versions, vec![1, 2]);
     }
 }

@@ -11,11 +11,14 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::SqlSafeStr;
 
 /// (version, description, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "coverage reports",
-    include_str!("../migrations/0001_coverage_reports.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "coverage reports",
+        include_str!("../migrations/0001_coverage_reports.sql"),
+    ),
+    (2, "runs", include_str!("../migrations/0002_runs.sql")),
+];
 
 #[derive(Debug)]
 struct Embedded;

@@ -1,0 +1,158 @@
+//! The run history: a row per run, its summary kept current as jobs end.
+
+use sqlx::Row;
+
+use crate::{SqliteStore, StoreError};
+
+/// A run as listed by `slipway runs`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub repository: String,
+    pub workflow_file: String,
+    pub workflow_name: String,
+    pub event: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub sha: String,
+    pub status: String,
+    /// Unix time in milliseconds.
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    #[serde(skip)]
+    pub pid: i64,
+    #[serde(skip)]
+    pub summary: String,
+}
+
+/// What is known when a run starts.
+pub struct NewRun<'a> {
+    pub repository: &'a str,
+    pub workflow_file: &'a str,
+    pub workflow_name: &'a str,
+    pub event: &'a str,
+    pub git_ref: &'a str,
+    pub sha: &'a str,
+    pub pid: u32,
+    pub started_at: i64,
+}
+
+/// The columns `row` reads, as a literal so queries stay static strings.
+macro_rules! columns {
+    () => {
+        "id, repository, workflow_file, workflow_name, event, git_ref, commit_sha, status, pid, started_at, finished_at, summary"
+    };
+}
+
+fn row(r: &sqlx::sqlite::SqliteRow) -> Result<RunRow, sqlx::Error> {
+    Ok(RunRow {
+        id: r.try_get("id")?,
+        repository: r.try_get("repository")?,
+        workflow_file: r.try_get("workflow_file")?,
+        workflow_name: r.try_get("workflow_name")?,
+        event: r.try_get("event")?,
+        git_ref: r.try_get("git_ref")?,
+        sha: r.try_get("commit_sha")?,
+        status: r.try_get("status")?,
+        pid: r.try_get("pid")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        summary: r.try_get("summary")?,
+    })
+}
+
+impl SqliteStore {
+    /// Record a run as `running`; returns its id.
+    pub async fn start_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
+        let id = sqlx::query(
+            "INSERT INTO runs (repository, workflow_file, workflow_name, event, git_ref, commit_sha, status, pid, started_at, summary)
+             VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, '{}') RETURNING id",
+        )
+        .bind(run.repository)
+        .bind(run.workflow_file)
+        .bind(run.workflow_name)
+        .bind(run.event)
+        .bind(run.git_ref)
+        .bind(run.sha)
+        .bind(i64::from(run.pid))
+        .bind(run.started_at)
+        .fetch_one(self.pool())
+        .await?
+        .try_get::<i64, _>("id")?;
+        Ok(id)
+    }
+
+    /// Keep the summary current while the run goes on.
+    pub async fn update_run_summary(&self, id: i64, summary: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET summary = ? WHERE id = ?").bind(summary).bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn finish_run(&self, id: i64, status: &str, finished_at: i64, summary: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?")
+            .bind(status)
+            .bind(finished_at)
+            .bind(summary)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Runs still `running` whose process is gone become `interrupted`;
+    /// `alive` tells whether a pid still runs this run.
+    pub async fn mark_interrupted(&self, alive: impl Fn(i64) -> bool) -> Result<usize, StoreError> {
+        let rows = sqlx::query("SELECT id, pid FROM runs WHERE status = 'running'").fetch_all(self.pool()).await?;
+        let mut marked = 0;
+        for r in rows {
+            let (id, pid): (i64, i64) = (r.try_get("id")?, r.try_get("pid")?);
+            if !alive(pid) {
+                sqlx::query("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'").bind(id).execute(self.pool()).await?;
+                marked += 1;
+            }
+        }
+        Ok(marked)
+    }
+
+    /// Newest first.
+    pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
+        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM runs ORDER BY id DESC LIMIT ?"))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_run(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        let r = sqlx::query(concat!("SELECT ", columns!(), " FROM runs WHERE id = ?")).bind(id).fetch_optional(self.pool()).await?;
+        Ok(r.as_ref().map(row).transpose()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_are_recorded_listed_and_marked_interrupted() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let new = |sha: &'static str| NewRun {
+            repository: "o/r",
+            workflow_file: ".github/workflows/ci.yml",
+            workflow_name: "CI",
+            event: "push",
+            git_ref: "refs/heads/main",
+            sha,
+            pid: 4242,
+            started_at: 1000,
+        };
+        let a = store.start_run(&new("aaa")).await.unwrap();
+        let b = store.start_run(&new("bbb")).await.unwrap();
+        store.finish_run(a, "success", 2000, r#"{"run_id":1}"#).await.unwrap();
+        assert_eq!(store.mark_interrupted(|pid| pid != 4242).await.unwrap(), 1);
+        let runs = store.list_runs(10).await.unwrap();
+        assert_eq!(runs.iter().map(|r| (r.id, r.status.as_str())).collect::<Vec<_>>(), vec![(b, "interrupted"), (a, "success")]);
+        assert_eq!(store.get_run(a).await.unwrap().unwrap().summary, r#"{"run_id":1}"#);
+        assert!(store.get_run(99).await.unwrap().is_none());
+    }
+}
