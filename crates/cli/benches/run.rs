@@ -17,7 +17,14 @@ const SLIPWAY: &str = env!("CARGO_BIN_EXE_slipway");
 fn git(dir: &Path, args: &[&str]) {
     let ok = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=b", "-c", "user.email=b@b", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@b",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -37,7 +44,10 @@ fn repo(workflow: &str) -> tempfile::TempDir {
     dir
 }
 
-const STEPS: [&str; 2] = ["echo step one of $GITHUB_JOB", "test -n \"$CI\" && echo step two"];
+const STEPS: [&str; 2] = [
+    "echo step one of $GITHUB_JOB",
+    "test -n \"$CI\" && echo step two",
+];
 
 fn levels_workflow() -> String {
     let mut s = String::from("on: push\njobs:\n");
@@ -58,7 +68,9 @@ fn levels_workflow() -> String {
 
 /// The same commands, the same shell template, two jobs at a time.
 fn bash_script() -> String {
-    let mut s = String::from("#!/bin/bash\nset -e\nstep() { bash --noprofile --norc -eo pipefail -c \"$1\"; }\n");
+    let mut s = String::from(
+        "#!/bin/bash\nset -e\nstep() { bash --noprofile --norc -eo pipefail -c \"$1\"; }\n",
+    );
     for level in 0..3 {
         for pair in 0..4 {
             for j in [pair * 2, pair * 2 + 1] {
@@ -77,12 +89,21 @@ fn bash_script() -> String {
 /// Wall time of a command, and its peak resident memory in KiB.
 fn timed(mut cmd: Command) -> (Duration, u64) {
     let start = Instant::now();
-    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     loop {
         if let Ok(status) = std::fs::read_to_string(&status_path) {
-            if let Some(kb) = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()) {
+            if let Some(kb) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+            {
                 peak = peak.max(kb);
             }
         }
@@ -100,7 +121,11 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let rounds = if std::env::args().any(|a| a == "--quick") { 3 } else { 9 };
+    let rounds = if std::env::args().any(|a| a == "--quick") {
+        3
+    } else {
+        9
+    };
 
     let levels = repo(&levels_workflow());
     let script = levels.path().join("same-steps.sh");
@@ -115,14 +140,18 @@ fn main() {
         checkout.push(t);
         peak = peak.max(kb);
         let mut cmd = Command::new(SLIPWAY);
-        cmd.args(["run", "--jobs", "2", "--in-place", "-C"]).arg(levels.path());
+        cmd.args(["run", "--jobs", "2", "--in-place", "-C"])
+            .arg(levels.path());
         in_place.push(timed(cmd).0);
         let mut cmd = Command::new("bash");
         cmd.arg(&script);
         bash.push(timed(cmd).0);
     }
     let (checkout, in_place, bash) = (median(checkout), median(in_place), median(bash));
-    println!("{:<58} {:>10} | {:<22} {:>10} | ratio", "measure (median)", "slipway", "baseline", "time");
+    println!(
+        "{:<58} {:>10} | {:<22} {:>10} | ratio",
+        "measure (median)", "slipway", "baseline", "time"
+    );
     let ratio = |t: Duration| t.as_secs_f64() / bash.as_secs_f64();
     println!(
         "{:<58} {:>10} | {:<22} {:>10} | x{:.2}  target <= 1.5x: {}",
@@ -131,7 +160,11 @@ fn main() {
         "same steps in bash",
         format!("{bash:.0?}"),
         ratio(in_place),
-        if ratio(in_place) <= 1.5 { "met" } else { "MISSED" }
+        if ratio(in_place) <= 1.5 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     println!(
         "{:<58} {:>10} | {:<22} {:>10} | x{:.2}  (adds a fresh git worktree of the commit)",
@@ -174,6 +207,10 @@ fn main() {
         "{:<58} {:>10} | target < 1 ms: {}",
         "1,000-job DAG: scheduling overhead per job (vs 1 job)",
         format!("{per_job:.0?}"),
-        if per_job < Duration::from_millis(1) { "met" } else { "MISSED" }
+        if per_job < Duration::from_millis(1) {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
 }

@@ -4,6 +4,7 @@
 mod cmd;
 mod event_args;
 mod git;
+mod history;
 mod output;
 mod workflows;
 
@@ -38,6 +39,12 @@ enum Command {
     Tests(cmd::tests_report::Args),
     /// Run workflows on this machine
     Run(cmd::run::Args),
+    /// List recorded runs, newest first
+    Runs(cmd::history::RunsArgs),
+    /// Show one run: jobs, steps, conclusions
+    Show(cmd::history::ShowArgs),
+    /// Print a run's logs (--follow while it runs)
+    Logs(cmd::history::LogsArgs),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -76,6 +83,12 @@ fn exit_code(err: &anyhow::Error) -> i32 {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our
+    // output goes away (`slipway show 1 | head`) instead of panicking.
+    // SAFETY: called first thing, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => cmd::eval::run(args),
@@ -84,6 +97,9 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cmd::coverage::run(args),
         Command::Tests(args) => cmd::tests_report::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Runs(args) => cmd::history::runs(args),
+        Command::Show(args) => cmd::history::show(args),
+        Command::Logs(args) => cmd::history::logs(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -418,3 +418,89 @@ fn unsafe_kill(pid: u32) {
         .args(["-INT", &pid.to_string()])
         .status();
 }
+
+#[test]
+fn history_records_runs_and_a_killed_run_is_interrupted() {
+    let dir = repo(
+        r#"name: history
+on: push
+jobs:
+  first:
+    runs-on: x
+    steps:
+      - run: echo hello from first
+  second:
+    needs: first
+    runs-on: x
+    steps:
+      - run: echo second started; sleep 29.123
+"#,
+    );
+    let d = dir.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["run", "--in-place", "-C"])
+        .arg(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let logs = Slipway::new().args(["logs", "1", "-C"]).args([d]).run();
+        if logs.stdout.contains("second started") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never got to its second job: {}{}",
+            logs.stdout,
+            logs.stderr
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // While it runs, it is `running`; killed outright, it is `interrupted`.
+    let runs = Slipway::new()
+        .args(["runs", "--format", "json", "-C"])
+        .args([d])
+        .run();
+    let runs: Value = serde_json::from_str(&runs.stdout).unwrap();
+    assert_eq!(runs["runs"][0]["status"], "running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = Command::new("pkill").args(["-f", "sleep 29.123"]).status();
+
+    let runs = Slipway::new()
+        .args(["runs", "--format", "json", "-C"])
+        .args([d])
+        .run();
+    let runs: Value = serde_json::from_str(&runs.stdout).unwrap();
+    assert_eq!(runs["runs"][0]["id"], 1);
+    assert_eq!(runs["runs"][0]["status"], "interrupted");
+    assert_eq!(runs["runs"][0]["event"], "push");
+    let show = Slipway::new()
+        .args(["show", "1", "--format", "json", "-C"])
+        .args([d])
+        .run();
+    let show: Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(show["conclusion"], "interrupted");
+    assert_eq!(job(&show, "first")["conclusion"], "success");
+    assert_eq!(job(&show, "second")["conclusion"], "interrupted");
+    let logs = Slipway::new()
+        .args(["logs", "1", "--job", "first", "-C"])
+        .args([d])
+        .run();
+    assert!(logs.stdout.contains("hello from first"), "{}", logs.stdout);
+    assert!(!logs.stdout.contains("second started"), "{}", logs.stdout);
+
+    // A finished run: `show` has the summary `run --format json` printed.
+    std::fs::write(d.join(".github/workflows/ci.yml"), "on: push\njobs:\n  quick:\n    runs-on: x\n    steps: [{id: s, run: echo \"v=1\" >> $GITHUB_OUTPUT}]\n").unwrap();
+    let finished = run(d, &["--in-place"]);
+    assert_eq!(finished.code, 0, "{}", finished.logs);
+    let show = Slipway::new()
+        .args(["show", "2", "--format", "json", "-C"])
+        .args([d])
+        .run();
+    let show: Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(show, finished.summary);
+    assert_eq!(show["jobs"][0]["steps"][0]["outputs"]["v"], "1");
+}

@@ -84,11 +84,21 @@ impl SqliteStore {
 
     /// Keep the summary current while the run goes on.
     pub async fn update_run_summary(&self, id: i64, summary: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET summary = ? WHERE id = ?").bind(summary).bind(id).execute(self.pool()).await?;
+        sqlx::query("UPDATE runs SET summary = ? WHERE id = ?")
+            .bind(summary)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
-    pub async fn finish_run(&self, id: i64, status: &str, finished_at: i64, summary: &str) -> Result<(), StoreError> {
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        status: &str,
+        finished_at: i64,
+        summary: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?")
             .bind(status)
             .bind(finished_at)
@@ -102,12 +112,19 @@ impl SqliteStore {
     /// Runs still `running` whose process is gone become `interrupted`;
     /// `alive` tells whether a pid still runs this run.
     pub async fn mark_interrupted(&self, alive: impl Fn(i64) -> bool) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT id, pid FROM runs WHERE status = 'running'").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT id, pid FROM runs WHERE status = 'running'")
+            .fetch_all(self.pool())
+            .await?;
         let mut marked = 0;
         for r in rows {
             let (id, pid): (i64, i64) = (r.try_get("id")?, r.try_get("pid")?);
             if !alive(pid) {
-                sqlx::query("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'").bind(id).execute(self.pool()).await?;
+                sqlx::query(
+                    "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'",
+                )
+                .bind(id)
+                .execute(self.pool())
+                .await?;
                 marked += 1;
             }
         }
@@ -116,15 +133,22 @@ impl SqliteStore {
 
     /// Newest first.
     pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM runs ORDER BY id DESC LIMIT ?"))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM runs ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
     }
 
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
-        let r = sqlx::query(concat!("SELECT ", columns!(), " FROM runs WHERE id = ?")).bind(id).fetch_optional(self.pool()).await?;
+        let r = sqlx::query(concat!("SELECT ", columns!(), " FROM runs WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(r.as_ref().map(row).transpose()?)
     }
 }
@@ -148,11 +172,22 @@ mod tests {
         };
         let a = store.start_run(&new("aaa")).await.unwrap();
         let b = store.start_run(&new("bbb")).await.unwrap();
-        store.finish_run(a, "success", 2000, r#"{"run_id":1}"#).await.unwrap();
+        store
+            .finish_run(a, "success", 2000, r#"{"run_id":1}"#)
+            .await
+            .unwrap();
         assert_eq!(store.mark_interrupted(|pid| pid != 4242).await.unwrap(), 1);
         let runs = store.list_runs(10).await.unwrap();
-        assert_eq!(runs.iter().map(|r| (r.id, r.status.as_str())).collect::<Vec<_>>(), vec![(b, "interrupted"), (a, "success")]);
-        assert_eq!(store.get_run(a).await.unwrap().unwrap().summary, r#"{"run_id":1}"#);
+        assert_eq!(
+            runs.iter()
+                .map(|r| (r.id, r.status.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(b, "interrupted"), (a, "success")]
+        );
+        assert_eq!(
+            store.get_run(a).await.unwrap().unwrap().summary,
+            r#"{"run_id":1}"#
+        );
         assert!(store.get_run(99).await.unwrap().is_none());
     }
 }

@@ -1,5 +1,6 @@
 pub mod coverage;
 pub mod eval;
+pub mod history;
 pub mod lint;
 pub mod plan;
 pub mod run;

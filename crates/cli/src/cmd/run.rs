@@ -270,18 +270,6 @@ impl Drop for Workspace {
     }
 }
 
-fn next_run_id(runs: &Path) -> u64 {
-    std::fs::read_dir(runs)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
-        + 1
-}
-
 async fn run_workflow(
     wf: &Workflow,
     event: &slipway_workflow::Event,
@@ -292,11 +280,25 @@ async fn run_workflow(
     let state = args.dir.join(".slipway");
     let runs = state.join("runs");
     std::fs::create_dir_all(&runs)?;
-    let run_id = next_run_id(&runs);
-    let run_dir = runs.join(run_id.to_string()).canonicalize().or_else(|_| {
-        std::fs::create_dir_all(runs.join(run_id.to_string()))?;
-        runs.join(run_id.to_string()).canonicalize()
-    })?;
+    let store = slipway_store::SqliteStore::open(&crate::history::state_db(&args.dir)).await?;
+    let run_id = store
+        .start_run(&slipway_store::runs::NewRun {
+            repository: &event.repo.full_name,
+            workflow_file: &wf.file,
+            workflow_name: &wf.display_name(),
+            event: &event.name,
+            git_ref: &event.git_ref,
+            sha: &event.sha,
+            pid: std::process::id(),
+            started_at: crate::history::now_ms(),
+        })
+        .await?;
+    let run_dir = runs.join(run_id.to_string());
+    // A folder left by a database that was since deleted is stale.
+    let _ = std::fs::remove_dir_all(&run_dir);
+    std::fs::create_dir_all(&run_dir)?;
+    let run_dir = run_dir.canonicalize()?;
+    let run_id = run_id as u64;
     let workspace = Workspace::prepare(&args.dir, &run_dir, &event.sha, args.in_place)?;
     let mut event = event.clone();
     event.repo.workspace = workspace.path.display().to_string();
@@ -330,10 +332,18 @@ async fn run_workflow(
         });
     }
     let json = args.format == Format::Json;
+    let recorder_store = store.clone();
+    let recorder_dir = run_dir.clone();
     let reporter = tokio::spawn(async move {
         let mut names: HashMap<(String, usize), String> = HashMap::new();
+        let mut recorder = crate::history::Recorder::new(&recorder_dir);
         while let Some(event) = rx.recv().await {
             let line = report_line(&event, &mut names);
+            if recorder.record(&event, line.as_deref()) {
+                let _ = recorder_store
+                    .update_run_summary(run_id as i64, &recorder.partial_summary(run_id as i64))
+                    .await;
+            }
             if let Some(line) = line {
                 if json {
                     eprintln!("{line}");
@@ -346,10 +356,14 @@ async fn run_workflow(
     });
     let summary = slipway_engine::run(spec, tx, cancel).await;
     let _ = reporter.await;
-    let _ = std::fs::write(
-        run_dir.join("summary.json"),
-        serde_json::to_vec_pretty(&summary)?,
-    );
+    store
+        .finish_run(
+            run_id as i64,
+            summary.conclusion.as_str(),
+            crate::history::now_ms(),
+            &serde_json::to_string(&summary)?,
+        )
+        .await?;
     drop(workspace);
     Ok(summary)
 }
