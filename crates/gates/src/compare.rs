@@ -193,7 +193,7 @@ mod tests {
     use super::*;
     use crate::coverage::LineCov;
 
-    fn file(path: &str, lines: &[(u32, u64, u32, u32)]) -> FileCoverage {
+    fn file(path: &str, lines: &[(u32, u32, u16, u16)]) -> FileCoverage {
         let lines: Vec<LineCov> = lines
             .iter()
             .map(|&(line, hits, bc, bt)| LineCov {

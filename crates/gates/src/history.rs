@@ -184,7 +184,7 @@ pub fn encode_lines(lines: &[LineCov]) -> Vec<u8> {
     let mut previous = 0u32;
     for l in lines {
         put(&mut out, l.line.wrapping_sub(previous) as u64);
-        put(&mut out, l.hits);
+        put(&mut out, l.hits as u64);
         put(&mut out, l.branches_total as u64);
         if l.branches_total > 0 {
             put(&mut out, l.branches_covered as u64);
@@ -206,10 +206,10 @@ pub fn decode_lines(bytes: &[u8]) -> Result<Vec<LineCov>, DecodeError> {
     let mut line = 0u32;
     while !rest.is_empty() {
         line = line.wrapping_add(u32::try_from(take(&mut rest)?).map_err(|_| DecodeError)?);
-        let hits = take(&mut rest)?;
-        let branches_total = u32::try_from(take(&mut rest)?).map_err(|_| DecodeError)?;
+        let hits = u32::try_from(take(&mut rest)?).map_err(|_| DecodeError)?;
+        let branches_total = u16::try_from(take(&mut rest)?).map_err(|_| DecodeError)?;
         let branches_covered = if branches_total > 0 {
-            u32::try_from(take(&mut rest)?).map_err(|_| DecodeError)?
+            u16::try_from(take(&mut rest)?).map_err(|_| DecodeError)?
         } else {
             0
         };
@@ -278,7 +278,7 @@ mod tests {
             },
             LineCov {
                 line: 100_000,
-                hits: u64::MAX,
+                hits: u32::MAX,
                 branches_covered: 0,
                 branches_total: 0,
             },

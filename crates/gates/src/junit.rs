@@ -136,9 +136,13 @@ impl TestReport {
         self.cases.iter().filter(|t| t.is_flaky())
     }
 
-    /// The `n` slowest tests that have a time, slowest first.
+    /// The `n` slowest tests that ran and have a time, slowest first.
     pub fn slowest(&self, n: usize) -> Vec<&TestCase> {
-        let mut timed: Vec<&TestCase> = self.cases.iter().filter(|t| t.time.is_some()).collect();
+        let mut timed: Vec<&TestCase> = self
+            .cases
+            .iter()
+            .filter(|t| t.time.is_some() && t.outcome != Outcome::Skipped)
+            .collect();
         timed.sort_by(|a, b| {
             b.time
                 .partial_cmp(&a.time)
@@ -236,8 +240,9 @@ pub fn parse_junit<R: BufRead>(source: R, cases: &mut Vec<TestCase>) -> Result<(
     if root_empty {
         return Ok(());
     }
-    // Element names open above the current one, and the testsuite names.
-    let mut stack: Vec<String> = vec![xml::local_name(&root).to_string()];
+    // The open elements (name, where each was opened), and the testsuite
+    // names.
+    let mut stack: Vec<(String, u64)> = vec![(xml::local_name(&root).to_string(), root_at)];
     let mut suites: Vec<String> = vec![if xml::local_name(&root) == "testsuite" {
         attr(&root, "name", &reader)?.unwrap_or_default()
     } else {
@@ -262,7 +267,8 @@ pub fn parse_junit<R: BufRead>(source: R, cases: &mut Vec<TestCase>) -> Result<(
                     stack.len(),
                     cases,
                 )?;
-                stack.push(name);
+                let at = xml::start_offset(&reader, &e, false);
+                stack.push((name, at));
             }
             Event::Empty(e) => {
                 let name = xml::local_name(&e).to_string();
@@ -281,7 +287,7 @@ pub fn parse_junit<R: BufRead>(source: R, cases: &mut Vec<TestCase>) -> Result<(
             Event::CData(c) => capture_text(&mut open, &c),
             Event::GeneralRef(r) => capture_text(&mut open, &xml::resolve_ref(&r)),
             Event::End(_) => {
-                let name = stack.pop().unwrap_or_default();
+                let (name, _) = stack.pop().unwrap_or_default();
                 let depth = stack.len();
                 if let Some(o) = &mut open {
                     if o.capture.as_ref().is_some_and(|c| c.1 == depth) {
@@ -299,14 +305,14 @@ pub fn parse_junit<R: BufRead>(source: R, cases: &mut Vec<TestCase>) -> Result<(
                 }
             }
             Event::Eof => {
-                let name = stack.last().cloned().unwrap_or_default();
+                let (name, at) = stack.last().cloned().unwrap_or_default();
                 return Err(ParseError::new(
                     ErrorKind::Truncated,
                     format!(
                         "unexpected end of file: <{name}> is not closed (is the report truncated?)"
                     ),
                 )
-                .at(At::Offset(reader.buffer_position())));
+                .at(At::Offset(at)));
             }
             _ => {}
         }

@@ -264,8 +264,14 @@ fn short_time_of(rfc3339: &str) -> String {
         .unwrap_or_else(|| rfc3339.to_string())
 }
 
+/// Text safe in a markdown table cell: no column breaks, no line breaks,
+/// and no `<...>` that GitHub would take for HTML and hide.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }
 
 pub fn report_markdown(view: &ReportView) -> String {
@@ -518,6 +524,23 @@ fn counts_line(view: &TestsView) -> String {
     line
 }
 
+/// The line that says why a test failed: the message, unless it is a
+/// placeholder ("Failed", "Build error" from go-junit-report) and the text
+/// says more.
+fn failure_summary<'a>(message: Option<&'a str>, details: &'a str) -> &'a str {
+    let message = message.map(first_line).unwrap_or("");
+    let placeholder = ["", "failed", "failure", "error", "build error", "skipped"]
+        .contains(&message.to_lowercase().as_str());
+    if !placeholder {
+        return message;
+    }
+    details
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or(message)
+}
+
 fn first_line(s: &str) -> &str {
     s.lines()
         .find(|l| !l.trim().is_empty())
@@ -557,29 +580,19 @@ pub fn tests_text(view: &TestsView) -> String {
                     format!("  {at}")
                 }
             );
-            let message = f
-                .message
-                .as_deref()
-                .map(first_line)
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| first_line(&f.details));
+            let message = failure_summary(f.message.as_deref(), &f.details);
             if !message.is_empty() {
                 let _ = writeln!(out, "    {message}");
             }
         }
     }
-    if !view.flaky.is_empty() {
+    if !view.flaky_tests.is_empty() {
         let _ = writeln!(out, "\nFlaky (failed, then passed on a rerun):");
-        for f in &view.flaky {
+        for f in &view.flaky_tests {
             let why = f
                 .failed_runs
                 .first()
-                .and_then(|r| {
-                    r.message
-                        .as_deref()
-                        .map(first_line)
-                        .or_else(|| Some(first_line(&r.details)))
-                })
+                .map(|r| failure_summary(r.message.as_deref(), &r.details))
                 .unwrap_or("");
             let _ = writeln!(
                 out,
@@ -620,12 +633,7 @@ pub fn tests_markdown(view: &TestsView) -> String {
             "| Test | Result | Where | Message |\n|:--|:--|:--|:--|"
         );
         for f in &view.failures {
-            let message = f
-                .message
-                .as_deref()
-                .map(first_line)
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| first_line(&f.details));
+            let message = failure_summary(f.message.as_deref(), &f.details);
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} |",
@@ -641,11 +649,11 @@ pub fn tests_markdown(view: &TestsView) -> String {
         }
         out.push('\n');
     }
-    if !view.flaky.is_empty() {
+    if !view.flaky_tests.is_empty() {
         let _ = writeln!(
             out,
             "**Flaky** (failed, then passed on a rerun): {}\n",
-            view.flaky
+            view.flaky_tests
                 .iter()
                 .map(|f| format!("`{}`", md_cell(&f.name)))
                 .collect::<Vec<_>>()

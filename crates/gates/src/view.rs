@@ -245,7 +245,8 @@ pub struct TestsView {
     #[serde(flatten)]
     pub counts: TestCounts,
     pub failures: Vec<FailureView>,
-    pub flaky: Vec<FlakyView>,
+    /// Tests that failed, then passed on a rerun.
+    pub flaky_tests: Vec<FlakyView>,
     pub slowest: Vec<SlowView>,
 }
 
@@ -304,7 +305,7 @@ impl TestsView {
                     }
                 })
                 .collect(),
-            flaky: report
+            flaky_tests: report
                 .flaky()
                 .map(|t| FlakyView {
                     name: t.full_name(),

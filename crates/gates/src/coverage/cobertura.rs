@@ -91,7 +91,9 @@ impl Accumulator {
             return Ok(0);
         }
 
-        let mut stack: Vec<(Tag, String)> = vec![(Tag::Other, "coverage".to_string())];
+        // Open elements: kind, name, and where each was opened.
+        let mut stack: Vec<(Tag, String, u64)> =
+            vec![(Tag::Other, "coverage".to_string(), root_at)];
         let mut sources: Vec<String> = Vec::new();
         let mut source_text = String::new();
         let mut current: Option<usize> = None;
@@ -122,7 +124,8 @@ impl Accumulator {
                         Tag::Source => source_text.clear(),
                         _ => {}
                     }
-                    stack.push((t, xml::local_name(&e).to_string()));
+                    let at = xml::start_offset(&reader, &e, false);
+                    stack.push((t, xml::local_name(&e).to_string(), at));
                 }
                 Event::Empty(e) => {
                     let t = tag(xml::local_name(&e));
@@ -154,9 +157,15 @@ impl Accumulator {
                     source_text.push_str(&c)
                 }
                 Event::End(_) => {
-                    let (t, _) = stack.pop().unwrap_or((Tag::Other, String::new()));
+                    let (t, _, _) = stack.pop().unwrap_or((Tag::Other, String::new(), 0));
                     match t {
-                        Tag::Class => current = None,
+                        Tag::Class => {
+                            // A big report holds millions of lines: no
+                            // spare capacity is kept past a class.
+                            if let Some(i) = current.take() {
+                                self.files[i].lines.shrink_to_fit();
+                            }
+                        }
                         Tag::Source => sources.push(source_text.trim().to_string()),
                         Tag::Sources | Tag::Methods | Tag::Lines | Tag::Line | Tag::Other => {}
                     }
@@ -165,12 +174,16 @@ impl Accumulator {
                     }
                 }
                 Event::Eof => {
-                    let open = stack.last().map(|s| s.1.clone()).unwrap_or_default();
+                    let (_, open, at) =
+                        stack
+                            .last()
+                            .cloned()
+                            .unwrap_or((Tag::Other, String::new(), 0));
                     return Err(ParseError::new(
                         ErrorKind::Truncated,
                         format!("unexpected end of file: <{open}> is not closed (is the report truncated?)"),
                     )
-                    .at(At::Offset(reader.buffer_position())));
+                    .at(At::Offset(at)));
                 }
                 _ => {}
             }
@@ -255,9 +268,9 @@ impl Accumulator {
         }
         self.files[file].lines.push(LineCov {
             line: number,
-            hits,
-            branches_covered,
-            branches_total,
+            hits: super::hits(hits),
+            branches_covered: super::branch_count(branches_covered as u64),
+            branches_total: super::branch_count(branches_total as u64),
         });
         Ok(())
     }

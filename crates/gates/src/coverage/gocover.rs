@@ -16,6 +16,9 @@ use crate::error::{At, ErrorKind, ParseError};
 /// a hostile profile from making the line view huge.
 const MAX_BLOCK_LINES: u32 = 100_000;
 
+/// Blocks of a file kept before repeats are first merged.
+const MERGE_AT: usize = 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Set,
@@ -40,6 +43,54 @@ struct PendingFile {
     input: usize,
     at: At,
     blocks: Vec<Block>,
+    /// Merge repeats once the list reaches this length, so a profile that
+    /// repeats its blocks (-coverpkg) takes memory for the distinct ones.
+    merge_at: usize,
+}
+
+/// Sort the blocks by position and merge repeats of one block: `set`
+/// ORs the counts, the other modes add them. One block with two statement
+/// counts is an error, as in `go tool cover`.
+fn merge_blocks(path: &str, blocks: &mut Vec<Block>, set: bool) -> Result<(), ParseError> {
+    blocks.sort_unstable_by_key(|b| {
+        (
+            b.start_line,
+            b.start_col,
+            b.end_line,
+            b.end_col,
+            b.source_line,
+        )
+    });
+    let mut kept = 0;
+    for i in 0..blocks.len() {
+        let b = blocks[i];
+        if kept > 0 {
+            let last = &mut blocks[kept - 1];
+            if (last.start_line, last.start_col, last.end_line, last.end_col)
+                == (b.start_line, b.start_col, b.end_line, b.end_col)
+            {
+                if last.stmts != b.stmts {
+                    return Err(ParseError::syntax(
+                        format!(
+                            "inconsistent statement count for {path}:{}.{},{}.{}: {} here, {} on line {}",
+                            b.start_line, b.start_col, b.end_line, b.end_col, b.stmts, last.stmts, last.source_line
+                        ),
+                        At::LineCol(b.source_line as u64, 1),
+                    ));
+                }
+                if set {
+                    last.count |= b.count;
+                } else {
+                    last.count = last.count.saturating_add(b.count);
+                }
+                continue;
+            }
+        }
+        blocks[kept] = b;
+        kept += 1;
+    }
+    blocks.truncate(kept);
+    Ok(())
 }
 
 #[derive(Default)]
@@ -122,13 +173,20 @@ impl Accumulator {
                             input,
                             at: At::LineCol(line_no as u64, 1),
                             blocks: Vec::new(),
+                            merge_at: MERGE_AT,
                         });
                         i
                     }
                 },
             };
             last = Some(index);
-            self.files[index].blocks.push(block);
+            let set = self.mode == Some(Mode::Set);
+            let file = &mut self.files[index];
+            file.blocks.push(block);
+            if file.blocks.len() >= file.merge_at {
+                merge_blocks(&file.path, &mut file.blocks, set)?;
+                file.merge_at = (file.blocks.len() * 2).max(MERGE_AT);
+            }
             blocks += 1;
         }
         if !seen_mode {
@@ -146,41 +204,8 @@ impl Accumulator {
         let set = self.mode == Some(Mode::Set);
         let mut out = Vec::with_capacity(self.files.len());
         for f in self.files {
-            let mut blocks = f.blocks;
-            blocks.sort_unstable_by_key(|b| {
-                (
-                    b.start_line,
-                    b.start_col,
-                    b.end_line,
-                    b.end_col,
-                    b.source_line,
-                )
-            });
-            let mut merged: Vec<Block> = Vec::with_capacity(blocks.len());
-            for b in blocks {
-                match merged.last_mut() {
-                    Some(last)
-                        if (last.start_line, last.start_col, last.end_line, last.end_col)
-                            == (b.start_line, b.start_col, b.end_line, b.end_col) =>
-                    {
-                        if last.stmts != b.stmts {
-                            return Err(ParseError::syntax(
-                                format!(
-                                    "inconsistent statement count for {}:{}.{},{}.{}: {} here, {} on line {}",
-                                    f.path, b.start_line, b.start_col, b.end_line, b.end_col, b.stmts, last.stmts, last.source_line
-                                ),
-                                At::LineCol(b.source_line as u64, 1),
-                            ));
-                        }
-                        if set {
-                            last.count |= b.count;
-                        } else {
-                            last.count = last.count.saturating_add(b.count);
-                        }
-                    }
-                    _ => merged.push(b),
-                }
-            }
+            let mut merged = f.blocks;
+            merge_blocks(&f.path, &mut merged, set)?;
             let mut statements = Counter::default();
             let mut per_line: Vec<(u32, u64)> = Vec::new();
             for b in &merged {
@@ -196,10 +221,10 @@ impl Accumulator {
             let mut lines: Vec<LineCov> = Vec::with_capacity(per_line.len());
             for (line, count) in per_line {
                 match lines.last_mut() {
-                    Some(l) if l.line == line => l.hits = l.hits.max(count),
+                    Some(l) if l.line == line => l.hits = l.hits.max(super::hits(count)),
                     _ => lines.push(LineCov {
                         line,
-                        hits: count,
+                        hits: super::hits(count),
                         ..LineCov::default()
                     }),
                 }

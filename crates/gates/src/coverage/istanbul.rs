@@ -248,7 +248,7 @@ fn from_counts(path: String, counts: Counts) -> FileCoverage {
                 line,
                 ..LineCov::default()
             });
-            l.hits = l.hits.max(count);
+            l.hits = l.hits.max(super::hits(count));
         }
     }
     let mut functions = Counter::default();
@@ -261,8 +261,9 @@ fn from_counts(path: String, counts: Counts) -> FileCoverage {
             branches.count(count > 0);
         }
         if let Some(l) = line.and_then(|line| by_line.get_mut(&line)) {
-            l.branches_total += paths.len() as u32;
-            l.branches_covered += paths.iter().filter(|&&c| c > 0).count() as u32;
+            let covered = paths.iter().filter(|&&c| c > 0).count() as u64;
+            l.branches_total = super::branch_count(l.branches_total as u64 + paths.len() as u64);
+            l.branches_covered = super::branch_count(l.branches_covered as u64 + covered);
         }
     }
     let lines: Vec<LineCov> = by_line.into_values().collect();

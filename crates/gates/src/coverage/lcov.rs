@@ -234,10 +234,12 @@ impl Accumulator {
                 let mut lines: Vec<LineCov> = Vec::with_capacity(da.len());
                 for (line, count) in da {
                     match lines.last_mut() {
-                        Some(l) if l.line == line => l.hits = l.hits.saturating_add(count),
+                        Some(l) if l.line == line => {
+                            l.hits = l.hits.saturating_add(super::hits(count))
+                        }
                         _ => lines.push(LineCov {
                             line,
-                            hits: count,
+                            hits: super::hits(count),
                             ..LineCov::default()
                         }),
                     }
@@ -246,8 +248,9 @@ impl Accumulator {
                 for &(line, taken) in &branch_by_line {
                     branches.count(taken);
                     if let Ok(i) = lines.binary_search_by_key(&line, |l| l.line) {
-                        lines[i].branches_total += 1;
-                        lines[i].branches_covered += taken as u32;
+                        lines[i].branches_total = lines[i].branches_total.saturating_add(1);
+                        lines[i].branches_covered =
+                            lines[i].branches_covered.saturating_add(taken as u16);
                     }
                 }
                 let mut summary = Summary::default();

@@ -183,14 +183,25 @@ impl Summary {
     }
 }
 
-/// One coverable line: how often it ran and, when it branches, how many of
-/// its branches were taken.
+/// One coverable line: how often it ran (saturating) and, when it
+/// branches, how many of its branches were taken. Twelve bytes: a big
+/// report holds millions of these.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LineCov {
     pub line: u32,
-    pub hits: u64,
-    pub branches_covered: u32,
-    pub branches_total: u32,
+    pub hits: u32,
+    pub branches_covered: u16,
+    pub branches_total: u16,
+}
+
+/// A count as a line's hits (saturating).
+pub fn hits(count: u64) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+/// A number of branches as a line holds it (saturating).
+pub fn branch_count(n: u64) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
 }
 
 /// A line's state as a reviewer sees it.
@@ -378,7 +389,7 @@ impl CoverageReport {
 mod tests {
     use super::*;
 
-    fn line(line: u32, hits: u64) -> LineCov {
+    fn line(line: u32, hits: u32) -> LineCov {
         LineCov {
             line,
             hits,
