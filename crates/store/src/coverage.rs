@@ -253,7 +253,7 @@ mod tests {
             },
             LineCov {
                 line: 2,
-                hits: covered_line_2 as u64,
+                hits: covered_line_2 as u32,
                 branches_covered: 0,
                 branches_total: 0,
             },
