@@ -2,6 +2,7 @@
 //! in `cmd/`. Errors become exit codes in one place, `exit_code`.
 
 mod cmd;
+mod concurrency;
 mod event_args;
 mod git;
 mod history;

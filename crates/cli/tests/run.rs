@@ -504,3 +504,126 @@ jobs:
     assert_eq!(show, finished.summary);
     assert_eq!(show["jobs"][0]["steps"][0]["outputs"]["v"], "1");
 }
+
+fn marker_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn start_run(dir: &Path, marker: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["run", "--in-place", "--env"])
+        .arg(format!("MARKER={}", marker.display()))
+        .arg("-C")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(path: &Path, line: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !marker_lines(path).iter().any(|l| l == line) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw `{line}` in {:?}",
+            marker_lines(path)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_newer_run_cancels_the_one_in_progress_in_its_group() {
+    let dir = repo(
+        r#"on: push
+concurrency:
+  group: deploy-${{ github.ref }}
+  cancel-in-progress: true
+jobs:
+  deploy:
+    runs-on: x
+    steps:
+      - run: |
+          echo "$GITHUB_RUN_ID start" >> "$MARKER"
+          sleep ${{ github.run_id == '1' && 20 || 1 }}
+          echo "$GITHUB_RUN_ID end" >> "$MARKER"
+"#,
+    );
+    let marker = dir.path().join("marker");
+    let mut first = start_run(dir.path(), &marker);
+    wait_for(&marker, "1 start");
+    let mut second = start_run(dir.path(), &marker);
+    assert_eq!(second.wait().unwrap().code(), Some(0));
+    assert_eq!(first.wait().unwrap().code(), Some(130));
+    assert_eq!(marker_lines(&marker), vec!["1 start", "2 start", "2 end"]);
+}
+
+#[test]
+fn without_cancel_in_progress_runs_in_a_group_take_turns() {
+    let dir = repo(
+        r#"on: push
+concurrency: one-at-a-time
+jobs:
+  deploy:
+    runs-on: x
+    steps:
+      - run: |
+          echo "$GITHUB_RUN_ID start" >> "$MARKER"
+          sleep 1
+          echo "$GITHUB_RUN_ID end" >> "$MARKER"
+"#,
+    );
+    let marker = dir.path().join("marker");
+    let mut first = start_run(dir.path(), &marker);
+    wait_for(&marker, "1 start");
+    let mut second = start_run(dir.path(), &marker);
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_eq!(second.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        marker_lines(&marker),
+        vec!["1 start", "1 end", "2 start", "2 end"]
+    );
+}
+
+#[test]
+fn a_job_level_group_serialises_matrix_instances() {
+    let dir = repo(
+        r#"on: push
+jobs:
+  deploy:
+    strategy:
+      matrix:
+        n: [a, b]
+    concurrency: shared-target
+    runs-on: x
+    steps:
+      - run: |
+          echo "${{ matrix.n }} start" >> "$MARKER"
+          sleep 0.5
+          echo "${{ matrix.n }} end" >> "$MARKER"
+"#,
+    );
+    let marker = dir.path().join("marker");
+    let r = run(
+        dir.path(),
+        &[
+            "--in-place",
+            "--jobs",
+            "2",
+            "--env",
+            &format!("MARKER={}", marker.display()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.logs);
+    let lines = marker_lines(&marker);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines[0].ends_with("start") && lines[1].ends_with("end") && lines[0][..1] == lines[1][..1],
+        "{lines:?}"
+    );
+}

@@ -32,6 +32,7 @@ pub(crate) struct Shared {
     secrets: Value,
     vars: Value,
     masker: Masker,
+    gate: Option<crate::concurrency::Gate>,
     events: mpsc::UnboundedSender<RunEvent>,
     event_path: PathBuf,
     run_id: u64,
@@ -63,6 +64,7 @@ impl Shared {
             secrets: pairs_value(&secrets),
             vars: pairs_value(&spec.vars),
             masker,
+            gate: spec.gate.clone(),
             events,
             event_path,
             run_id: spec.run_id,
@@ -261,6 +263,51 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         })
     };
 
+    // A job-level concurrency group: wait for it, or give way.
+    let mut slot = None;
+    if let (Some(concurrency), Some(gate)) = (&job.concurrency, &shared.gate) {
+        match concurrency.group.template.eval(&state.ctx) {
+            Ok(group) => {
+                let group = group.to_display_string();
+                let cancel_in_progress =
+                    bool_or(concurrency.cancel_in_progress.as_ref(), &state.ctx);
+                shared.log(
+                    &run.key,
+                    None,
+                    LogLevel::Notice,
+                    format!("concurrency group `{group}`"),
+                );
+                slot = gate
+                    .0
+                    .acquire(&group, cancel_in_progress, job_cancel.clone())
+                    .await;
+                if slot.is_none() {
+                    shared.log(
+                        &run.key,
+                        None,
+                        LogLevel::Warning,
+                        format!("cancelled: a newer run or job took concurrency group `{group}`"),
+                    );
+                    timer.abort();
+                    let seconds = started.elapsed().as_secs_f64();
+                    let _ = shared.events.send(RunEvent::JobFinished {
+                        job: run.key.clone(),
+                        conclusion: Conclusion::Cancelled,
+                        seconds,
+                    });
+                    return InstanceResult {
+                        job_index: run.job_index,
+                        key: run.key,
+                        conclusion: Conclusion::Cancelled,
+                        outputs: Vec::new(),
+                        steps,
+                        seconds,
+                    };
+                }
+            }
+            Err(e) => failed_setup = Some(format!("`concurrency.group`: {}", e.message)),
+        }
+    }
     if let Some(message) = failed_setup {
         shared.log(&run.key, None, LogLevel::Error, format!("error: {message}"));
         state.failed = true;
@@ -270,6 +317,9 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         steps.push(summary);
     }
     timer.abort();
+    if let (Some(slot), Some(gate)) = (slot, &shared.gate) {
+        gate.0.release(slot).await;
+    }
 
     let cancelled =
         job_cancel.is_cancelled() && !timed_out.load(std::sync::atomic::Ordering::SeqCst);

@@ -3,6 +3,7 @@
 //! through `slipway-exec`; well-known actions through `builtins`.
 
 pub mod builtins;
+pub mod concurrency;
 mod condition;
 mod dispatcher;
 mod job;

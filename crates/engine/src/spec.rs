@@ -24,6 +24,9 @@ pub struct RunSpec {
     pub run_dir: PathBuf,
     /// PATH of the machine, the base every job's PATH starts from.
     pub host_path: String,
+    /// Where job-level `concurrency` groups are coordinated; without one,
+    /// groups are not enforced.
+    pub gate: Option<crate::concurrency::Gate>,
 }
 
 impl RunSpec {

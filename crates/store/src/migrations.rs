@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_coverage_reports.sql"),
     ),
     (2, "runs", include_str!("../migrations/0002_runs.sql")),
+    (
+        3,
+        "concurrency groups",
+        include_str!("../migrations/0003_concurrency.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -299,6 +299,96 @@ async fn run_workflow(
     std::fs::create_dir_all(&run_dir)?;
     let run_dir = run_dir.canonicalize()?;
     let run_id = run_id as u64;
+    let gate = std::sync::Arc::new(crate::concurrency::StoreGate::new(
+        store.clone(),
+        run_id as i64,
+    ));
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ncancelling: stopping running steps; `always()` and `cancelled()` steps still run");
+                cancel.cancel();
+            }
+        });
+    }
+    // A workflow-level group: wait for it (or give way) before anything starts.
+    let mut slot = None;
+    if let Some(concurrency) = &wf.concurrency {
+        let mut ctx = slipway_expr::MapContexts::default();
+        ctx.insert(
+            "github",
+            slipway_expr::Value::from_json(&event.github_context(None)),
+        );
+        ctx.insert(
+            "inputs",
+            slipway_expr::Value::from_json(
+                &event.inputs_context(
+                    wf.on
+                        .get(&event.name)
+                        .map(|t| t.inputs.as_slice())
+                        .unwrap_or(&[]),
+                ),
+            ),
+        );
+        ctx.insert(
+            "vars",
+            slipway_expr::Value::Object(
+                args.vars
+                    .iter()
+                    .map(|(k, v)| (k.clone(), slipway_expr::Value::String(v.clone())))
+                    .collect(),
+            ),
+        );
+        let group = concurrency
+            .group
+            .template
+            .eval(&ctx)
+            .map_err(|e| UsageError(format!("{}: `concurrency.group`: {}", wf.file, e.message)))?
+            .to_display_string();
+        let cancel_in_progress = match &concurrency.cancel_in_progress {
+            Some(slipway_workflow::workflow::BoolOr::Bool(b)) => *b,
+            Some(slipway_workflow::workflow::BoolOr::Expr(t)) => t
+                .template
+                .eval(&ctx)
+                .map(|v| v.is_truthy())
+                .unwrap_or(false),
+            None => false,
+        };
+        eprintln!(
+            "concurrency group `{group}`{}",
+            if cancel_in_progress {
+                " (cancels the run in progress)"
+            } else {
+                ""
+            }
+        );
+        slot = slipway_engine::concurrency::ConcurrencyGate::acquire(
+            gate.as_ref(),
+            &group,
+            cancel_in_progress,
+            cancel.clone(),
+        )
+        .await;
+        if slot.is_none() {
+            eprintln!("cancelled: a newer run took concurrency group `{group}`");
+            let summary = RunSummary {
+                run_id,
+                conclusion: Conclusion::Cancelled,
+                jobs: Vec::new(),
+            };
+            store
+                .finish_run(
+                    run_id as i64,
+                    "cancelled",
+                    crate::history::now_ms(),
+                    &serde_json::to_string(&summary)?,
+                )
+                .await?;
+            return Ok(summary);
+        }
+    }
     let workspace = Workspace::prepare(&args.dir, &run_dir, &event.sha, args.in_place)?;
     let mut event = event.clone();
     event.repo.workspace = workspace.path.display().to_string();
@@ -316,21 +406,12 @@ async fn run_workflow(
         workspace: workspace.path.clone(),
         run_dir: run_dir.clone(),
         host_path: std::env::var("PATH").unwrap_or_default(),
+        gate: Some(slipway_engine::concurrency::Gate(gate.clone())),
     };
     if let Err(e) = spec.selected() {
         return Err(UsageError(e).into());
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = CancellationToken::new();
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ncancelling: stopping running steps; `always()` and `cancelled()` steps still run");
-                cancel.cancel();
-            }
-        });
-    }
     let json = args.format == Format::Json;
     let recorder_store = store.clone();
     let recorder_dir = run_dir.clone();
@@ -364,6 +445,9 @@ async fn run_workflow(
             &serde_json::to_string(&summary)?,
         )
         .await?;
+    if let Some(slot) = slot {
+        slipway_engine::concurrency::ConcurrencyGate::release(gate.as_ref(), slot).await;
+    }
     drop(workspace);
     Ok(summary)
 }
