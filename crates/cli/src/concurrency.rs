@@ -58,24 +58,23 @@ impl StoreGate {
                 self.store.slot_leave(me).await?;
                 return Ok(None);
             }
-            // Only the newest waiter waits: older ones give way.
-            for s in slots.iter().filter(|s| s.state == "pending" && s.id < me) {
-                self.store.slot_move(s.id, "pending", "cancel").await?;
-            }
-            let holders: Vec<_> = slots
-                .iter()
-                .filter(|s| s.id != me && (s.state == "running" || s.state == "cancel"))
-                .collect();
+            let holders: Vec<_> = slots.iter().filter(|s| s.id != me && (s.state == "running" || s.state == "cancel")).collect();
             if holders.is_empty() {
-                if self.store.slot_move(me, "pending", "running").await? {
+                if self.store.slot_try_take(me, group).await? {
                     self.watch(me, cancel);
                     return Ok(Some(me));
                 }
-                continue;
-            }
-            if cancel_in_progress {
-                for h in holders.iter().filter(|h| h.state == "running") {
-                    self.store.slot_move(h.id, "running", "cancel").await?;
+                // An older waiter is about to take it; look again shortly.
+            } else {
+                // Someone holds the group: only the newest waiter waits,
+                // older ones give way (as on GitHub).
+                for s in slots.iter().filter(|s| s.state == "pending" && s.id < me) {
+                    self.store.slot_move(s.id, "pending", "cancel").await?;
+                }
+                if cancel_in_progress {
+                    for h in holders.iter().filter(|h| h.state == "running") {
+                        self.store.slot_move(h.id, "running", "cancel").await?;
+                    }
                 }
             }
             tokio::select! {

@@ -75,6 +75,21 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Take the group in one statement: only when nobody holds it and no
+    /// older slot is waiting for it. Returns whether the slot now holds it.
+    pub async fn slot_try_take(&self, id: i64, group: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE concurrency_slots SET state = 'running' WHERE id = ?1 AND state = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM concurrency_slots WHERE grp = ?2 AND id != ?1 AND state IN ('running', 'cancel'))
+               AND NOT EXISTS (SELECT 1 FROM concurrency_slots WHERE grp = ?2 AND id < ?1 AND state = 'pending')",
+        )
+        .bind(id)
+        .bind(group)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn slot_leave(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM concurrency_slots WHERE id = ?")
             .bind(id)

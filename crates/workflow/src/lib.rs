@@ -2,6 +2,7 @@
 //! checked `Workflow`, triggers with GitHub's filter semantics, the
 //! `github` context, plans and lint warnings.
 
+pub mod action;
 mod availability;
 pub mod cron;
 pub mod data;

@@ -197,13 +197,13 @@ const PERMISSION_SCOPES: &[&str] = &[
     "statuses",
 ];
 
-struct Reader<'s> {
-    src: &'s SourceFile,
-    diags: Vec<Diagnostic>,
+pub(crate) struct Reader<'s> {
+    pub(crate) src: &'s SourceFile,
+    pub(crate) diags: Vec<Diagnostic>,
 }
 
 impl<'s> Reader<'s> {
-    fn error(
+    pub(crate) fn error(
         &mut self,
         rule: &'static str,
         span: Span,
@@ -224,7 +224,7 @@ impl<'s> Reader<'s> {
 
     /// The entries of a mapping whose keys are all allowed; unknown keys
     /// are reported with the closest known key.
-    fn entries<'n>(
+    pub(crate) fn entries<'n>(
         &mut self,
         node: &'n Node,
         what: &str,
@@ -261,7 +261,7 @@ impl<'s> Reader<'s> {
     }
 
     /// Any scalar as its text (`3` -> "3", `true` -> "true").
-    fn scalar(&mut self, node: &Node, what: &str) -> Option<String> {
+    pub(crate) fn scalar(&mut self, node: &Node, what: &str) -> Option<String> {
         match node.as_scalar() {
             Some(_) if node.is_null() => Some(String::new()),
             Some(s) => Some(s.to_string()),
@@ -278,7 +278,7 @@ impl<'s> Reader<'s> {
 
     /// A string that may hold `${{ }}`, with its expressions parsed and
     /// their contexts checked against where they are written.
-    fn text(&mut self, node: &Node, what: &str, place: Place) -> Option<Text> {
+    pub(crate) fn text(&mut self, node: &Node, what: &str, place: Place) -> Option<Text> {
         let raw = self.scalar(node, what)?;
         self.text_from(raw, node, place)
     }
@@ -1226,7 +1226,7 @@ impl<'s> Reader<'s> {
         })
     }
 
-    fn steps(&mut self, node: &Node) -> Vec<Step> {
+    pub(crate) fn steps(&mut self, node: &Node) -> Vec<Step> {
         let Some(items) = node.as_seq() else {
             self.type_error(node, "steps", "a list of steps");
             return Vec::new();
