@@ -1,8 +1,10 @@
 //! Well-known actions, implemented natively (there is no network to fetch
 //! them). One registry: later features add their actions here.
 
+mod artifact;
 mod checkout;
 mod codecov;
+mod glob;
 mod setup;
 mod tools;
 
@@ -85,6 +87,8 @@ const REGISTRY: &[(&str, Handler)] = &[
     ("pnpm/action-setup", tools::pnpm),
     ("golangci/golangci-lint-action", tools::golangci_lint),
     ("codecov/codecov-action", codecov::run),
+    ("actions/upload-artifact", artifact::upload),
+    ("actions/download-artifact", artifact::download),
 ];
 
 fn handler(action: &ActionRef) -> Option<Handler> {

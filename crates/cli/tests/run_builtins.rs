@@ -1,0 +1,322 @@
+//! `slipway run` with the artifact actions, implemented natively: artifacts
+//! kept with the run.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::Slipway;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Tester",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git repository holding one workflow, committed.
+fn repo(workflow: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".github/workflows")).unwrap();
+    std::fs::write(d.join(".github/workflows/ci.yml"), workflow).unwrap();
+    std::fs::write(d.join(".gitignore"), ".slipway/\n").unwrap();
+    git(d, &["init", "-q"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "init"]);
+    dir
+}
+
+/// Replaces the workflow of `dir` (runs are in place: no commit needed).
+fn rewrite(dir: &Path, workflow: &str) {
+    std::fs::write(dir.join(".github/workflows/ci.yml"), workflow).unwrap();
+}
+
+struct Ran {
+    code: i32,
+    summary: Value,
+    logs: String,
+}
+
+fn run(dir: &Path) -> Ran {
+    let out = Slipway::new()
+        .args(["run", "--in-place", "--format", "json", "-C"])
+        .args([dir])
+        .run();
+    let summary = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
+    Ran {
+        code: out.code,
+        summary,
+        logs: out.stderr,
+    }
+}
+
+fn job<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == id)
+        .unwrap_or_else(|| panic!("no job {id} in {s}"))
+}
+
+fn step<'a>(s: &'a Value, job_id: &str, step_id: &str) -> &'a Value {
+    job(s, job_id)["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["id"] == step_id)
+        .unwrap_or_else(|| panic!("no step {step_id} in {s}"))
+}
+
+/// The run's folder: `.slipway/runs/<id>`.
+fn run_dir(dir: &Path, r: &Ran) -> PathBuf {
+    dir.join(".slipway/runs")
+        .join(r.summary["run_id"].as_u64().unwrap().to_string())
+}
+
+#[test]
+fn upload_then_download_in_a_dependent_job() {
+    let dir = repo(
+        r#"on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          mkdir -p out/bin out/lib/deep out/.cache reports/a reports/b
+          echo one > out/bin/tool
+          printf 'two\nlines\n' > out/lib/deep/lib.so
+          echo scratch > out/lib/scratch.tmp
+          echo secret > out/.env
+          echo hidden > out/.cache/x
+          echo x > reports/a/x.txt
+          echo y > reports/b/y.txt
+      - id: dist
+        uses: actions/upload-artifact@v4
+        with:
+          name: dist
+          path: |
+            out/**
+            !out/**/*.tmp
+          retention-days: 1
+      - id: reports
+        uses: actions/upload-artifact@v4
+        with:
+          name: reports
+          path: |
+            reports/a/x.txt
+            reports/b/
+      - id: one
+        uses: actions/upload-artifact@v4
+        with:
+          path: reports/a/x.txt
+  use:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - id: dl
+        uses: actions/download-artifact@v4
+        with:
+          name: dist
+          path: got
+      - run: |
+          cmp got/bin/tool out/bin/tool
+          cmp got/lib/deep/lib.so out/lib/deep/lib.so
+          test ! -e got/lib/scratch.tmp
+          test ! -e got/.env
+          test ! -e got/.cache
+          test "${{ steps.dl.outputs.download-path }}" = "$GITHUB_WORKSPACE/got"
+      - uses: actions/download-artifact@v4
+        with:
+          path: all
+      - run: |
+          test -f all/dist/bin/tool
+          cmp all/reports/a/x.txt reports/a/x.txt
+          cmp all/reports/b/y.txt reports/b/y.txt
+          cmp all/artifact/x.txt reports/a/x.txt
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: "*s*"
+          merge-multiple: true
+          path: merged
+      - run: |
+          test -f merged/bin/tool && test -f merged/a/x.txt
+          test ! -e merged/x.txt
+"#,
+    );
+    let r = run(dir.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
+
+    let dist = &step(&r.summary, "build", "dist")["outputs"];
+    let reports = &step(&r.summary, "build", "reports")["outputs"];
+    let one = &step(&r.summary, "build", "one")["outputs"];
+    let ids: Vec<&str> = [dist, reports, one]
+        .iter()
+        .map(|o| o["artifact-id"].as_str().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| id.parse::<u64>().is_ok()), "{ids:?}");
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+    let kept = run_dir(dir.path(), &r).join("artifacts/dist");
+    assert_eq!(
+        dist["artifact-url"].as_str().unwrap(),
+        format!("file://{}", kept.canonicalize().unwrap().display())
+    );
+    let digest = dist["artifact-digest"].as_str().unwrap();
+    assert_eq!(digest.len(), 64);
+    assert!(digest.chars().all(|c| c.is_ascii_hexdigit()));
+    assert!(kept.join("bin/tool").is_file());
+    assert!(kept.join("lib/deep/lib.so").is_file());
+    assert!(r.logs.contains("uploaded 2 files"), "{}", r.logs);
+
+    // The same files give the same digest, in another run.
+    let again = run(dir.path());
+    assert_eq!(again.code, 0, "{}", again.logs);
+    assert_eq!(
+        step(&again.summary, "build", "dist")["outputs"]["artifact-digest"],
+        digest
+    );
+}
+
+#[test]
+fn missing_files_and_missing_artifacts_fail_clearly() {
+    let dir = repo(
+        r#"on: push
+jobs:
+  nothing:
+    runs-on: ubuntu-latest
+    steps:
+      - id: warn
+        uses: actions/upload-artifact@v4
+        with:
+          name: none-warn
+          path: does/not/exist
+      - id: ignore
+        uses: actions/upload-artifact@v4
+        with:
+          name: none-ignore
+          path: does/not/exist
+          if-no-files-found: ignore
+      - id: error
+        continue-on-error: true
+        uses: actions/upload-artifact@v4
+        with:
+          name: none-error
+          path: |
+            does/not/exist
+            nor/*.this
+          if-no-files-found: error
+      - run: |
+          test "${{ steps.warn.outcome }}" = success
+          test -z "${{ steps.warn.outputs.artifact-id }}"
+          test "${{ steps.ignore.outcome }}" = success
+          test "${{ steps.error.outcome }}" = failure
+      - run: echo a > a.txt
+      - uses: actions/upload-artifact@v4
+        with:
+          name: alpha
+          path: a.txt
+      - uses: actions/upload-artifact@v4
+        with:
+          name: beta
+          path: a.txt
+  fetch:
+    needs: nothing
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          name: gamma
+      - run: echo never
+"#,
+    );
+    let r = run(dir.path());
+    assert_ne!(r.code, 0);
+    assert_eq!(
+        job(&r.summary, "nothing")["conclusion"],
+        "success",
+        "{}",
+        r.logs
+    );
+    assert_eq!(job(&r.summary, "fetch")["conclusion"], "failure");
+    assert!(
+        r.logs
+            .contains("no files were found with the provided path: does/not/exist, nor/*.this"),
+        "{}",
+        r.logs
+    );
+    assert!(r.logs.contains("`gamma`"), "{}", r.logs);
+    assert!(r.logs.contains("`alpha`, `beta`"), "{}", r.logs);
+    assert!(!r.logs.contains("never\n"), "{}", r.logs);
+    assert!(!run_dir(dir.path(), &r).join("artifacts/none-warn").exists());
+}
+
+#[test]
+fn the_same_name_twice_needs_overwrite() {
+    let dir = repo(
+        r#"on: push
+jobs:
+  up:
+    runs-on: ubuntu-latest
+    steps:
+      - run: mkdir -p v && echo first > v/f.txt
+      - uses: actions/upload-artifact@v4
+        with:
+          name: out
+          path: v
+      - run: echo second > v/f.txt && echo dot > v/.dotfile
+      - id: again
+        continue-on-error: true
+        uses: actions/upload-artifact@v4
+        with:
+          name: out
+          path: v
+      - id: replace
+        uses: actions/upload-artifact@v4
+        with:
+          name: out
+          path: v
+          overwrite: true
+          include-hidden-files: true
+      - run: |
+          test "${{ steps.again.outcome }}" = failure
+          test "${{ steps.replace.outcome }}" = success
+  down:
+    needs: up
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          name: out
+          path: d
+      - run: |
+          test "$(cat d/f.txt)" = second
+          test "$(cat d/.dotfile)" = dot
+"#,
+    );
+    let r = run(dir.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
+    assert!(
+        r.logs
+            .contains("an artifact named `out` was already uploaded in this run"),
+        "{}",
+        r.logs
+    );
+}
