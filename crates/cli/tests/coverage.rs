@@ -311,7 +311,7 @@ fn coverage_py_branches_equal_coverage_report() {
 // Go
 
 const GO_MODULE: &[(&str, &str)] = &[
-    ("go.mod", "module example.com/shop\n\ngo 1.21\n"),
+    ("go.mod", "module example.com/shop\n\ngo 1.19\n"),
     (
         "cart/cart.go",
         r#"package cart

@@ -1,5 +1,5 @@
-//! `slipway run` with the artifact actions, implemented natively: artifacts
-//! kept with the run.
+//! `slipway run` with the artifact and cache actions, implemented natively:
+//! artifacts kept with the run, the cache shared by the runs of a repository.
 
 mod support;
 
@@ -90,6 +90,25 @@ fn step<'a>(s: &'a Value, job_id: &str, step_id: &str) -> &'a Value {
 fn run_dir(dir: &Path, r: &Ran) -> PathBuf {
     dir.join(".slipway/runs")
         .join(r.summary["run_id"].as_u64().unwrap().to_string())
+}
+
+/// Entries of the repository's cache, by key.
+fn cache_keys(dir: &Path) -> Vec<String> {
+    let mut keys: Vec<String> = std::fs::read_dir(dir.join(".slipway/cache"))
+        .map(|list| {
+            list.filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_to_string(e.path().join("meta.json")).ok())
+                .map(|t| {
+                    serde_json::from_str::<Value>(&t).unwrap()["key"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys
 }
 
 #[test]
@@ -319,4 +338,164 @@ jobs:
         "{}",
         r.logs
     );
+}
+
+const CACHE: &str = r#"on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - id: c
+        uses: actions/cache@v4
+        with:
+          path: |
+            deps
+            OUTSIDE
+          key: deps-v1
+      - run: |
+          if [ "${{ steps.c.outputs.cache-hit }}" != true ]; then
+            mkdir -p deps/nested OUTSIDE
+            echo built > deps/nested/a.txt
+            echo outside > OUTSIDE/o.txt
+          fi
+          test "$(cat deps/nested/a.txt)" = built
+          test "$(cat OUTSIDE/o.txt)" = outside
+          FAIL_HERE
+"#;
+
+#[test]
+fn cache_saves_at_the_end_of_a_successful_job_and_hits_in_the_next_run() {
+    let outside = tempfile::tempdir().unwrap();
+    let outside_dir = outside.path().join("store");
+    let dir = repo("on: push\njobs: {}\n");
+    let d = dir.path();
+    let workflow = |fail: &str| {
+        CACHE
+            .replace("OUTSIDE", &outside_dir.display().to_string())
+            .replace("FAIL_HERE", fail)
+    };
+
+    // A failing job saves nothing.
+    rewrite(d, &workflow("exit 1"));
+    let r = run(d);
+    assert_ne!(r.code, 0);
+    assert_eq!(
+        step(&r.summary, "build", "c")["outputs"]["cache-hit"],
+        "false"
+    );
+    assert!(cache_keys(d).is_empty(), "{}", r.logs);
+
+    // A miss, then saved when the job ends.
+    std::fs::remove_dir_all(d.join("deps")).unwrap();
+    std::fs::remove_dir_all(&outside_dir).unwrap();
+    rewrite(d, &workflow("true"));
+    let r = run(d);
+    assert_eq!(r.code, 0, "{}", r.logs);
+    assert_eq!(
+        step(&r.summary, "build", "c")["outputs"]["cache-hit"],
+        "false"
+    );
+    assert!(
+        r.logs.contains("cache saved with key `deps-v1`: 2 files"),
+        "{}",
+        r.logs
+    );
+    assert_eq!(cache_keys(d), ["deps-v1"]);
+
+    // The next run restores both, the workspace's and the absolute path.
+    std::fs::remove_dir_all(d.join("deps")).unwrap();
+    std::fs::remove_dir_all(&outside_dir).unwrap();
+    let r = run(d);
+    assert_eq!(r.code, 0, "{}", r.logs);
+    let out = &step(&r.summary, "build", "c")["outputs"];
+    assert_eq!(out["cache-hit"], "true");
+    assert_eq!(out["cache-matched-key"], "deps-v1");
+    assert!(r.logs.contains("will not be saved again"), "{}", r.logs);
+    assert_eq!(
+        std::fs::read_to_string(d.join("deps/nested/a.txt")).unwrap(),
+        "built\n"
+    );
+}
+
+#[test]
+fn restore_keys_pick_the_newest_and_lookup_only_and_fail_on_miss() {
+    let dir = repo(
+        r#"on: push
+jobs:
+  seed:
+    runs-on: ubuntu-latest
+    steps:
+      - run: mkdir -p deps && echo older > deps/v.txt
+      - uses: actions/cache/save@v4
+        with:
+          path: deps
+          key: deps-b
+      - run: sleep 0.05 && echo newer > deps/v.txt
+      - uses: actions/cache/save@v4
+        with:
+          path: deps
+          key: deps-a
+      - uses: actions/cache/save@v4
+        with:
+          path: deps
+          key: deps-a
+"#,
+    );
+    let d = dir.path();
+    let r = run(d);
+    assert_eq!(r.code, 0, "{}", r.logs);
+    assert_eq!(cache_keys(d), ["deps-a", "deps-b"]);
+    assert!(
+        r.logs.contains("cache `deps-a` already exists"),
+        "{}",
+        r.logs
+    );
+
+    std::fs::remove_dir_all(d.join("deps")).unwrap();
+    rewrite(
+        d,
+        r#"on: push
+jobs:
+  use:
+    runs-on: ubuntu-latest
+    steps:
+      - id: lookup
+        uses: actions/cache@v4
+        with:
+          path: deps
+          key: deps-b
+          lookup-only: true
+      - run: test ! -e deps
+      - id: prefix
+        uses: actions/cache/restore@v4
+        with:
+          path: deps
+          key: deps-c
+          restore-keys: |
+            nothing-
+            deps-
+      - run: test "$(cat deps/v.txt)" = newer
+      - id: miss
+        continue-on-error: true
+        uses: actions/cache@v4
+        with:
+          path: deps
+          key: absent
+          fail-on-cache-miss: true
+      - run: test "${{ steps.miss.outcome }}" = failure
+"#,
+    );
+    let r = run(d);
+    assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
+    let lookup = &step(&r.summary, "use", "lookup")["outputs"];
+    assert_eq!(lookup["cache-hit"], "true");
+    assert_eq!(lookup["cache-matched-key"], "deps-b");
+    let prefix = &step(&r.summary, "use", "prefix")["outputs"];
+    assert_eq!(prefix["cache-hit"], "false");
+    assert_eq!(prefix["cache-matched-key"], "deps-a");
+    assert_eq!(prefix["cache-primary-key"], "deps-c");
+    assert!(r.logs.contains("fail-on-cache-miss"), "{}", r.logs);
+    // The restore action never saves; the failed step's job still succeeded
+    // (continue-on-error), but its key was never asked to be saved.
+    assert_eq!(cache_keys(d), ["deps-a", "deps-b"]);
 }

@@ -335,6 +335,13 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         );
         state.failed = true;
     }
+    // What `actions/cache` steps asked to save, as GitHub's post step does:
+    // only when the job succeeded.
+    if !state.failed && !cancelled {
+        for (level, line) in builtins::save_pending(&shared.run_dir, &state.temp) {
+            shared.log(&run.key, None, level, line);
+        }
+    }
     let mut conclusion = if state.failed {
         Conclusion::Failure
     } else if cancelled {

@@ -14,6 +14,9 @@
 //! Run: `cargo bench -p slipway-gates --bench parsers`
 //! (`-- --quick` for 10 MB and 100,000 lines only)
 
+// `is_multiple_of` is newer than the workspace's rust-version.
+#![allow(clippy::manual_is_multiple_of)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};

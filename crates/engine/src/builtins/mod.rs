@@ -2,6 +2,7 @@
 //! them). One registry: later features add their actions here.
 
 mod artifact;
+mod cache;
 mod checkout;
 mod codecov;
 mod glob;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 
 use slipway_model::LogLevel;
 use slipway_workflow::workflow::ActionRef;
+
+pub use cache::save_pending;
 
 /// What a built-in gets: its evaluated `with:` inputs and the step's world.
 pub struct BuiltinInput {
@@ -78,7 +81,8 @@ impl BuiltinResult {
 
 type Handler = fn(&BuiltinInput) -> BuiltinResult;
 
-/// owner/repo (lowercase) -> handler.
+/// owner/repo (lowercase) -> handler; owner/repo/path for an action in a
+/// folder of its repository (`actions/cache/restore`), else owner/repo.
 const REGISTRY: &[(&str, Handler)] = &[
     ("actions/checkout", checkout::run),
     ("actions/setup-python", setup::python),
@@ -89,11 +93,24 @@ const REGISTRY: &[(&str, Handler)] = &[
     ("codecov/codecov-action", codecov::run),
     ("actions/upload-artifact", artifact::upload),
     ("actions/download-artifact", artifact::download),
+    ("actions/cache", cache::run),
+    ("actions/cache/restore", cache::restore),
+    ("actions/cache/save", cache::save),
 ];
 
 fn handler(action: &ActionRef) -> Option<Handler> {
     let slug = action.slug()?;
-    REGISTRY.iter().find(|(s, _)| *s == slug).map(|(_, h)| *h)
+    let find = |slug: &str| REGISTRY.iter().find(|(s, _)| *s == slug).map(|(_, h)| *h);
+    if let ActionRef::Repository {
+        path: Some(path), ..
+    } = action
+    {
+        let path = path.trim_matches('/').to_lowercase();
+        if let Some(h) = find(&format!("{slug}/{path}")) {
+            return Some(h);
+        }
+    }
+    find(&slug)
 }
 
 /// Why an action cannot run here, or None when it can.
