@@ -6,6 +6,7 @@ mod concurrency;
 mod event_args;
 mod git;
 mod history;
+mod live;
 mod output;
 mod workflows;
 

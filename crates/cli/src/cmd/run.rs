@@ -413,19 +413,39 @@ async fn run_workflow(
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let json = args.format == Format::Json;
+    // On a terminal, a live view; elsewhere, line-prefixed logs.
+    let live = !json && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let recorder_store = store.clone();
     let recorder_dir = run_dir.clone();
     let reporter = tokio::spawn(async move {
         let mut names: HashMap<(String, usize), String> = HashMap::new();
         let mut recorder = crate::history::Recorder::new(&recorder_dir);
-        while let Some(event) = rx.recv().await {
+        let mut view = crate::live::LiveView::new();
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            let event = tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+                // Redraw the elapsed times on a terminal.
+                _ = tick.tick(), if live => {
+                    print!("{}", view.frame(&[], std::time::Instant::now()));
+                    let _ = std::io::stdout().flush();
+                    continue;
+                }
+            };
             let line = report_line(&event, &mut names);
             if recorder.record(&event, line.as_deref()) {
                 let _ = recorder_store
                     .update_run_summary(run_id as i64, &recorder.partial_summary(run_id as i64))
                     .await;
             }
-            if let Some(line) = line {
+            if live {
+                let above = view.event(&event, std::time::Instant::now());
+                print!("{}", view.frame(&above, std::time::Instant::now()));
+                let _ = std::io::stdout().flush();
+            } else if let Some(line) = line {
                 if json {
                     eprintln!("{line}");
                 } else {
@@ -433,6 +453,9 @@ async fn run_workflow(
                     let _ = std::io::stdout().flush();
                 }
             }
+        }
+        if live {
+            print!("{}", view.frame(&[], std::time::Instant::now()));
         }
     });
     let summary = slipway_engine::run(spec, tx, cancel).await;
