@@ -58,7 +58,10 @@ impl StoreGate {
                 self.store.slot_leave(me).await?;
                 return Ok(None);
             }
-            let holders: Vec<_> = slots.iter().filter(|s| s.id != me && (s.state == "running" || s.state == "cancel")).collect();
+            let holders: Vec<_> = slots
+                .iter()
+                .filter(|s| s.id != me && (s.state == "running" || s.state == "cancel"))
+                .collect();
             if holders.is_empty() {
                 if self.store.slot_try_take(me, group).await? {
                     self.watch(me, cancel);

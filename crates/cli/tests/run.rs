@@ -627,3 +627,81 @@ jobs:
         "{lines:?}"
     );
 }
+
+#[test]
+fn local_composite_and_node_actions_run() {
+    let dir = repo(
+        r#"on: push
+jobs:
+  use:
+    runs-on: x
+    steps:
+      - id: greet
+        uses: ./.github/actions/greet
+        with:
+          who: world
+      - run: |
+          test "${{ steps.greet.outputs.message }}" = "hello, world!"
+          test "$GREETED" = yes
+      - id: node
+        uses: ./.github/actions/count
+        with:
+          text: a b c
+      - run: test "${{ steps.node.outputs.words }}" = 3
+      - id: missing
+        continue-on-error: true
+        uses: ./.github/actions/greet
+"#,
+    );
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".github/actions/greet")).unwrap();
+    std::fs::write(
+        d.join(".github/actions/greet/action.yml"),
+        r#"name: greet
+inputs:
+  who:
+    required: true
+  punctuation:
+    default: "!"
+outputs:
+  message:
+    value: ${{ steps.say.outputs.message }}
+runs:
+  using: composite
+  steps:
+    - id: say
+      shell: bash
+      run: |
+        echo "message=hello, ${{ inputs.who }}${{ inputs.punctuation }}" >> "$GITHUB_OUTPUT"
+        test -f "$GITHUB_ACTION_PATH/action.yml"
+    - shell: bash
+      run: echo "GREETED=yes" >> "$GITHUB_ENV"
+"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join(".github/actions/count")).unwrap();
+    std::fs::write(
+        d.join(".github/actions/count/action.yml"),
+        "name: count\ninputs:\n  text: {}\nruns:\n  using: node20\n  main: index.js\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join(".github/actions/count/index.js"),
+        "const fs = require('fs');\nconst n = process.env.INPUT_TEXT.split(' ').length;\nfs.appendFileSync(process.env.GITHUB_OUTPUT, `words=${n}\\n`);\n",
+    )
+    .unwrap();
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "actions"]);
+    let r = run(d, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
+    let steps = job(&r.summary, "use")["steps"].as_array().unwrap().clone();
+    assert_eq!(steps[0]["outputs"]["message"], "hello, world!");
+    assert_eq!(steps[2]["outputs"]["words"], "3");
+    assert_eq!(steps[4]["outcome"], "failure");
+    assert!(
+        r.logs
+            .contains("input `who` is required by ./.github/actions/greet"),
+        "{}",
+        r.logs
+    );
+}

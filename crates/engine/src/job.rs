@@ -124,6 +124,11 @@ struct JobState {
     steps_value: Vec<(String, Value)>,
     failed: bool,
     temp: PathBuf,
+    /// Where steps' environment files go (a subfolder per local action).
+    files_dir: PathBuf,
+    /// Inside a local action: the outer step whose log the steps write to.
+    nested_in: Option<usize>,
+    depth: usize,
 }
 
 pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) -> InstanceResult {
@@ -234,7 +239,10 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         path_added: Vec::new(),
         steps_value: Vec::new(),
         failed: false,
+        files_dir: temp.clone(),
         temp,
+        nested_in: None,
+        depth: 0,
     };
     let mut steps: Vec<StepSummary> = Vec::new();
 
@@ -541,6 +549,7 @@ async fn run_one_step(
                 .map(|v| v.to_display_string())
         })
         .unwrap_or_else(|| step.display_name());
+    let at = state.nested_in.unwrap_or(step.index);
     let cancelled = job_cancel.is_cancelled();
     state
         .ctx
@@ -586,7 +595,7 @@ async fn run_one_step(
         Err(message) => {
             shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 format!("error: the step's `if:` failed to evaluate: {message}"),
             );
@@ -595,11 +604,15 @@ async fn run_one_step(
             return skip(Conclusion::Failure);
         }
     }
-    let _ = shared.events.send(RunEvent::StepStarted {
-        job: run.key.clone(),
-        step: step.index,
-        name: name.clone(),
-    });
+    if state.nested_in.is_some() {
+        shared.log(&run.key, Some(at), LogLevel::Group, &name);
+    } else {
+        let _ = shared.events.send(RunEvent::StepStarted {
+            job: run.key.clone(),
+            step: at,
+            name: name.clone(),
+        });
+    }
     match eval_env(&step.env, &state.ctx) {
         Ok(step_env) => {
             for (k, v) in step_env {
@@ -609,7 +622,7 @@ async fn run_one_step(
         Err(e) => {
             shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 format!("error: step `env`: {e}"),
             );
@@ -658,7 +671,7 @@ async fn run_one_step(
         Err(e) => {
             shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 format!("error: `working-directory`: {e}"),
             );
@@ -681,7 +694,7 @@ async fn run_one_step(
             Err(e) => {
                 shared.log(
                     &run.key,
-                    Some(step.index),
+                    Some(at),
                     LogLevel::Error,
                     format!("error: the script's expression failed: {}", e.message),
                 );
@@ -706,7 +719,7 @@ async fn run_one_step(
         )
         .ok()
         .flatten();
-        let files = FileCommands::in_dir(&state.temp, step.index);
+        let files = FileCommands::in_dir(&state.files_dir, step.index);
         let command = StepCommand {
             script,
             shell,
@@ -718,7 +731,7 @@ async fn run_one_step(
         let mut sink = Sink {
             shared,
             job: &run.key,
-            step: step.index,
+            step: at,
         };
         // A step that starts after cancellation (it asked for `always()` or
         // `cancelled()`) runs to its end: cancelling it again would defeat
@@ -739,31 +752,31 @@ async fn run_one_step(
             ExitReason::Exited(0) => {}
             ExitReason::Exited(code) => shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 format!("Process completed with exit code {code}."),
             ),
             ExitReason::Signaled(sig) => shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 format!("Process was killed by signal {sig}."),
             ),
             ExitReason::TimedOut => shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 "The step exceeded its timeout.",
             ),
             ExitReason::Cancelled => shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 "The step was cancelled.",
             ),
             ExitReason::FailedToStart(why) => shared.log(
                 &run.key,
-                Some(step.index),
+                Some(at),
                 LogLevel::Error,
                 format!("The step could not start: {why}"),
             ),
@@ -789,7 +802,7 @@ async fn run_one_step(
                 Err(e) => {
                     shared.log(
                         &run.key,
-                        Some(step.index),
+                        Some(at),
                         LogLevel::Error,
                         format!("error: input `{}`: {}", k.value, e.message),
                     );
@@ -806,6 +819,26 @@ async fn run_one_step(
                 }
             }
         }
+        if let slipway_workflow::workflow::ActionRef::Local(path) = &uses.value {
+            let (ok, outputs) = Box::pin(run_local_action(
+                shared, run, job, state, job_cancel, &env, path, &with, full_env, at,
+            ))
+            .await;
+            return finish_step(
+                shared,
+                run,
+                step,
+                state,
+                &name,
+                if ok {
+                    Conclusion::Success
+                } else {
+                    Conclusion::Failure
+                },
+                outputs,
+                started,
+            );
+        }
         let input = BuiltinInput {
             with,
             workspace: shared.workspace.clone(),
@@ -816,7 +849,7 @@ async fn run_one_step(
         };
         let result = builtins::run(&uses.value, &input);
         for (level, line) in &result.lines {
-            shared.log(&run.key, Some(step.index), *level, line);
+            shared.log(&run.key, Some(at), *level, line);
         }
         for (k, v) in &result.env {
             set(&mut state.env_added, k, v);
@@ -856,6 +889,16 @@ fn finish_step(
     }
     record_step(state, step, outcome, conclusion, &outputs);
     let seconds = started.elapsed().as_secs_f64();
+    if state.nested_in.is_some() {
+        return StepSummary {
+            id: step.id.as_ref().map(|i| i.value.clone()),
+            name: name.to_string(),
+            outcome,
+            conclusion,
+            outputs: to_map(&outputs),
+            seconds,
+        };
+    }
     let _ = shared.events.send(RunEvent::StepFinished {
         job: run.key.clone(),
         step: step.index,
@@ -896,4 +939,183 @@ fn record_step(
     state
         .ctx
         .insert("steps", Value::Object(state.steps_value.clone()));
+}
+
+/// GitHub's `INPUT_<NAME>` variable for an action input.
+fn input_var(name: &str) -> String {
+    format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
+}
+
+/// `uses: ./path`: the action's `action.yml`, its inputs with defaults,
+/// then its composite steps (in their own `inputs` and `steps` scope, their
+/// GITHUB_ENV and GITHUB_PATH changes kept for the job) or its Node script.
+#[allow(clippy::too_many_arguments)]
+async fn run_local_action(
+    shared: &Shared,
+    run: &JobRun,
+    job: &Job,
+    state: &mut JobState,
+    job_cancel: &CancellationToken,
+    step_env: &[(String, String)],
+    path: &str,
+    with: &[(String, String)],
+    full_env: Vec<(String, String)>,
+    at: usize,
+) -> (bool, Vec<(String, String)>) {
+    use slipway_workflow::action::{read_action, ActionRuns};
+    let fail = |line: String| {
+        shared.log(&run.key, Some(at), LogLevel::Error, line);
+        (false, Vec::new())
+    };
+    if state.depth >= 8 {
+        return fail(format!("local actions nest more than 8 deep at `{path}`"));
+    }
+    let dir = shared.workspace.join(path.trim_start_matches("./"));
+    let Some(file) = ["action.yml", "action.yaml"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    else {
+        return fail(format!(
+            "`uses: {path}`: no action.yml or action.yaml in {}",
+            dir.display()
+        ));
+    };
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot read {}: {e}", file.display())),
+    };
+    let shown = format!(
+        "{}/{}",
+        path.trim_end_matches('/'),
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let source = slipway_workflow::SourceFile::new(shown, text);
+    let action = match read_action(&source) {
+        Ok(a) => a,
+        Err(diags) => {
+            for d in diags {
+                for line in d.render(Some(&source)).lines() {
+                    shared.log(&run.key, Some(at), LogLevel::Error, line);
+                }
+            }
+            return (false, Vec::new());
+        }
+    };
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    for input in &action.inputs {
+        let given = with
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&input.name));
+        let value = match (given, &input.default) {
+            (Some((_, v)), _) => v.clone(),
+            (None, Some(default)) => match default.template.eval(&state.ctx) {
+                Ok(v) => v.to_display_string(),
+                Err(e) => return fail(format!("default of input `{}`: {}", input.name, e.message)),
+            },
+            (None, None) if input.required => {
+                return fail(format!(
+                    "input `{}` is required by {path} and was not given",
+                    input.name
+                ))
+            }
+            (None, None) => String::new(),
+        };
+        inputs.push((input.name.clone(), value));
+    }
+    for (k, _) in with {
+        if !action.inputs.iter().any(|i| i.name.eq_ignore_ascii_case(k)) {
+            shared.log(
+                &run.key,
+                Some(at),
+                LogLevel::Warning,
+                format!("{path} has no input `{k}`; it is ignored"),
+            );
+        }
+    }
+    let action_path = dir.display().to_string();
+    match &action.runs {
+        ActionRuns::Composite(steps) => {
+            let mut env = step_env.to_vec();
+            set(&mut env, "GITHUB_ACTION_PATH", &action_path);
+            let files_dir = state
+                .files_dir
+                .join(format!("action-{at}-{}", state.depth + 1));
+            let _ = std::fs::create_dir_all(&files_dir);
+            let mut sub = JobState {
+                ctx: state.ctx.clone(),
+                env_added: state.env_added.clone(),
+                path_added: state.path_added.clone(),
+                steps_value: Vec::new(),
+                failed: false,
+                temp: state.temp.clone(),
+                files_dir,
+                nested_in: Some(at),
+                depth: state.depth + 1,
+            };
+            sub.ctx.insert("inputs", pairs_value(&inputs));
+            sub.ctx.insert("steps", Value::Object(Vec::new()));
+            for inner in steps {
+                Box::pin(run_one_step(
+                    shared, run, job, inner, &mut sub, job_cancel, &env,
+                ))
+                .await;
+            }
+            let mut outputs = Vec::new();
+            for (name, value) in &action.outputs {
+                let Some(value) = value else { continue };
+                match value.template.eval(&sub.ctx) {
+                    Ok(v) => outputs.push((name.value.clone(), v.to_display_string())),
+                    Err(e) => shared.log(
+                        &run.key,
+                        Some(at),
+                        LogLevel::Warning,
+                        format!("output `{}`: {}", name.value, e.message),
+                    ),
+                }
+            }
+            state.env_added = sub.env_added;
+            state.path_added = sub.path_added;
+            (!sub.failed, outputs)
+        }
+        ActionRuns::Node { main, .. } => {
+            let mut env = full_env;
+            set(&mut env, "GITHUB_ACTION_PATH", &action_path);
+            for (k, v) in &inputs {
+                set(&mut env, &input_var(k), v);
+            }
+            let files = FileCommands::in_dir(&state.files_dir, at);
+            let command = StepCommand {
+                script: format!("exec node \"{}\"", dir.join(main).display()),
+                shell: Some("bash".into()),
+                working_directory: shared.workspace.clone(),
+                env,
+                timeout: None,
+                temp_dir: state.temp.join("tmp"),
+            };
+            let mut sink = Sink {
+                shared,
+                job: &run.key,
+                step: at,
+            };
+            let outcome = run_step(
+                command,
+                &files,
+                &shared.masker,
+                &mut sink,
+                job_cancel.clone(),
+            )
+            .await;
+            for (k, v) in &outcome.env {
+                set(&mut state.env_added, k, v);
+            }
+            for p in &outcome.path {
+                state.path_added.insert(0, p.clone());
+            }
+            (outcome.success(), outcome.outputs)
+        }
+        ActionRuns::Unsupported(why) => fail(format!("{path}: {why}")),
+    }
 }

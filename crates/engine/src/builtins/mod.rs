@@ -120,7 +120,8 @@ pub fn unsupported(action: &ActionRef) -> Option<String> {
             "`{owner}/{repo}@{git_ref}` is not built into slipway and cannot be fetched here; vendor it into the repository (e.g. `.github/actions/{repo}/action.yml`) and use it as `uses: ./.github/actions/{repo}`"
         )),
         ActionRef::Repository { .. } => None,
-        ActionRef::Local(path) => Some(format!("local actions (`uses: {path}`) are not run yet")),
+        // Local actions are read when their step runs (see `job.rs`).
+        ActionRef::Local(_) => None,
         ActionRef::Docker(image) => Some(format!("docker actions (`uses: docker://{image}`) are not run yet")),
     }
 }
