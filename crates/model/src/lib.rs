@@ -63,13 +63,37 @@ impl JobKey {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
-    JobStarted { job: JobKey },
-    StepStarted { job: JobKey, step: usize, name: String },
+    JobStarted {
+        job: JobKey,
+    },
+    StepStarted {
+        job: JobKey,
+        step: usize,
+        name: String,
+    },
     /// One line a step printed (already masked), or a note from slipway.
-    Log { job: JobKey, step: Option<usize>, line: String, level: LogLevel },
-    StepFinished { job: JobKey, step: usize, outcome: Conclusion, conclusion: Conclusion, seconds: f64 },
-    JobFinished { job: JobKey, conclusion: Conclusion, seconds: f64 },
-    RunFinished { conclusion: Conclusion, seconds: f64 },
+    Log {
+        job: JobKey,
+        step: Option<usize>,
+        line: String,
+        level: LogLevel,
+    },
+    StepFinished {
+        job: JobKey,
+        step: usize,
+        outcome: Conclusion,
+        conclusion: Conclusion,
+        seconds: f64,
+    },
+    JobFinished {
+        job: JobKey,
+        conclusion: Conclusion,
+        seconds: f64,
+    },
+    RunFinished {
+        conclusion: Conclusion,
+        seconds: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
