@@ -113,18 +113,22 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: |
+          echo "Deployed ${{ vars.TARGET }}" >> "$GITHUB_STEP_SUMMARY"
           test "${{ needs.build.outputs.tag }}" = "v1-$(echo $GITHUB_SHA | cut -c1-7)"
           test "${{ needs.build.result }}" = success
           printf '%s' "${{ needs.build.outputs.notes }}" | grep -c line | grep -qx 2
 "#,
     );
-    let r = run(dir.path(), &[]);
+    let r = run(dir.path(), &["--var", "TARGET=staging-eu"]);
     assert_eq!(r.code, 0, "{}\n{}", r.summary, r.logs);
     assert_eq!(r.summary["conclusion"], "success");
     let build = job(&r.summary, "build");
     assert_eq!(build["outputs"]["notes"], "line one\nline two");
     assert!(build["outputs"]["tag"].as_str().unwrap().starts_with("v1-"));
     assert_eq!(job(&r.summary, "use")["conclusion"], "success");
+    // The step summary is kept with the run and shown by `slipway show`.
+    let show = Slipway::new().args(["show", "1", "-C"]).args([dir.path()]).run();
+    assert!(show.stdout.contains("Deployed staging-eu"), "{}", show.stdout);
 }
 
 #[test]

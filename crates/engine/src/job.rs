@@ -742,6 +742,7 @@ async fn run_one_step(
             job_cancel.clone()
         };
         let outcome = run_step(command, &files, &shared.masker, &mut sink, token).await;
+        keep_summary(shared, &run.key, &outcome.summary);
         for (k, v) in &outcome.env {
             set(&mut state.env_added, k, v);
         }
@@ -1117,5 +1118,22 @@ async fn run_local_action(
             (outcome.success(), outcome.outputs)
         }
         ActionRuns::Unsupported(why) => fail(format!("{path}: {why}")),
+    }
+}
+
+/// A step's `GITHUB_STEP_SUMMARY` (already masked), appended to its job's
+/// summary kept with the run: `.slipway/runs/<id>/summaries/<job>.md`.
+fn keep_summary(shared: &Shared, job: &JobKey, summary: &str) {
+    if summary.trim().is_empty() {
+        return;
+    }
+    use std::io::Write;
+    let dir = shared.run_dir.join("summaries");
+    let name: String = job.label().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{name}.md"))))
+        .and_then(|mut f| writeln!(f, "{}", summary.trim_end()));
+    if let Err(e) = written {
+        shared.log(job, None, LogLevel::Warning, format!("cannot keep the step summary: {e}"));
     }
 }

@@ -60,7 +60,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plans: Vec<WorkflowPlan> = loaded
         .workflows
         .iter()
-        .map(|wf| plan_workflow(wf, &event))
+        .map(|wf| {
+            let mut plan = plan_workflow(wf, &event);
+            // Name the actions `run` could not execute, before anything starts.
+            let unrunnable = crate::cmd::lint::unrunnable_actions(wf);
+            for job in &mut plan.jobs {
+                let Some(j) = wf.job(&job.id) else { continue };
+                for d in &unrunnable {
+                    if j.steps.iter().any(|s| s.uses.as_ref().is_some_and(|u| u.span == d.span)) {
+                        job.notes.push(format!("line {}: {}", d.line, d.message));
+                    }
+                }
+            }
+            plan
+        })
         .collect();
     match args.format {
         Format::Json => print_json(&PlanOutput {
