@@ -33,7 +33,7 @@ done
 echo "== cargo test (workspace)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 
 echo "== the example's services: lint, type-check, tests with coverage, /health"
 examples/mpac-smartpos/scripts/test-all.sh

@@ -58,10 +58,8 @@ pub async fn run(
 ) -> RunSummary {
     let started = Instant::now();
     let wf = &spec.workflow;
-    let selected = match spec.selected() {
-        Ok(s) => s,
-        Err(_) => Vec::new(),
-    };
+    // The CLI checked --job names before starting; nothing selected runs nothing.
+    let selected = spec.selected().unwrap_or_default();
     let mut jobs: Vec<JobState> = wf
         .jobs
         .iter()
