@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     let inputs: [&dyn Input; 1] = [&input];
     match parse_coverage(&inputs) {
         Ok(parsed) => {
-            let tree = ListTree { files: vec!["a.py".into(), "src/a.js".into()], modules: vec![(String::new(), "example.com/m".into())] };
+            let tree = ListTree {
+                files: vec!["a.py".into(), "src/a.js".into(), "a.go".into()],
+                modules: vec![(String::new(), "example.com/m".into())],
+                texts: vec![("a.go".into(), String::from_utf8_lossy(data).into_owned())],
+            };
             let _ = parsed.resolve(&inputs, &[Some(String::new())], &tree, "/repo");
             let parsed = parse_coverage(&inputs).expect("a report parses twice the same way");
             let report = parsed.into_report();

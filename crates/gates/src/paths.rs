@@ -26,6 +26,9 @@ pub trait SourceTree {
     /// Every file of the repository. Called at most once, and only when a
     /// path is not found otherwise.
     fn list_files(&self) -> Vec<String>;
+    /// The text of a file (Go sources, to find their functions); None when
+    /// it cannot be read.
+    fn read_file(&self, path: &str) -> Option<String>;
 }
 
 /// Where one report sits, for resolving the paths it names.
@@ -232,6 +235,8 @@ pub fn clean(path: &str) -> String {
 pub struct ListTree {
     pub files: Vec<String>,
     pub modules: Vec<(String, String)>,
+    /// (path, text) of the files whose text is asked for.
+    pub texts: Vec<(String, String)>,
 }
 
 impl SourceTree for ListTree {
@@ -248,6 +253,13 @@ impl SourceTree for ListTree {
 
     fn list_files(&self) -> Vec<String> {
         self.files.clone()
+    }
+
+    fn read_file(&self, path: &str) -> Option<String> {
+        self.texts
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, t)| t.clone())
     }
 }
 
@@ -268,6 +280,7 @@ mod tests {
             .map(String::from)
             .to_vec(),
             modules: vec![("svc/pgw".into(), "github.com/mpac/pgw".into())],
+            texts: vec![],
         }
     }
 

@@ -271,6 +271,13 @@ impl SourceTree for RepoTree<'_> {
         })
     }
 
+    fn read_file(&self, path: &str) -> Option<String> {
+        if path.starts_with("../") {
+            return None;
+        }
+        std::fs::read_to_string(self.repo.root.join(path)).ok()
+    }
+
     fn list_files(&self) -> Vec<String> {
         if let Some(out) = self.repo.git_output(&[
             "ls-files",

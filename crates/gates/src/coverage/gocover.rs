@@ -26,7 +26,7 @@ pub enum Mode {
     Atomic,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Block {
     start_line: u32,
     start_col: u32,
@@ -38,6 +38,7 @@ struct Block {
     count: u64,
 }
 
+#[derive(Debug)]
 struct PendingFile {
     path: String,
     input: usize,
@@ -93,7 +94,7 @@ fn merge_blocks(path: &str, blocks: &mut Vec<Block>, set: bool) -> Result<(), Pa
     Ok(())
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Accumulator {
     mode: Option<Mode>,
     files: Vec<PendingFile>,
@@ -200,15 +201,48 @@ impl Accumulator {
 
     /// Merge repeated blocks and count. Fails when one block is given with
     /// different statement counts, as `go tool cover` does.
-    pub fn finish(self) -> Result<Vec<(FileCoverage, usize, At)>, ParseError> {
+    /// Merge the repeats of every file (a block given twice with two
+    /// statement counts is an error).
+    pub fn merge_all(&mut self) -> Result<(), ParseError> {
         let set = self.mode == Some(Mode::Set);
+        for f in &mut self.files {
+            merge_blocks(&f.path, &mut f.blocks, set)?;
+            f.merge_at = usize::MAX;
+        }
+        Ok(())
+    }
+
+    /// The files read, as (index, path as written, input, where).
+    pub fn files(&self) -> impl Iterator<Item = (usize, &str, usize, At)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i, f.path.as_str(), f.input, f.at))
+    }
+
+    /// Count, after [`Accumulator::merge_all`]. `extents(i)` gives the
+    /// functions of file `i` when its source can be read: statements then
+    /// count as `go tool cover -func` counts them, only inside function
+    /// declarations (a function literal assigned to a package-level
+    /// variable is left out). Without the source every block counts, as
+    /// in `go test -cover`'s figure. Lines are derived from every block.
+    pub fn finish(
+        self,
+        extents: &mut dyn FnMut(usize) -> Option<Vec<FuncExtent>>,
+    ) -> Vec<(FileCoverage, usize, At)> {
         let mut out = Vec::with_capacity(self.files.len());
-        for f in self.files {
-            let mut merged = f.blocks;
-            merge_blocks(&f.path, &mut merged, set)?;
+        for (index, f) in self.files.into_iter().enumerate() {
+            let merged = f.blocks;
+            // With the source, only blocks inside functions count, as in
+            // `go tool cover -func`; lines follow the same blocks so the
+            // table and its missed lines agree.
+            let counted = match extents(index) {
+                Some(funcs) => in_functions(&merged, &funcs),
+                None => vec![true; merged.len()],
+            };
             let mut statements = Counter::default();
             let mut per_line: Vec<(u32, u64)> = Vec::new();
-            for b in &merged {
+            for (b, _) in merged.iter().zip(&counted).filter(|(_, &c)| c) {
                 statements.add(Counter::new(
                     if b.count > 0 { b.stmts as u64 } else { 0 },
                     b.stmts as u64,
@@ -217,6 +251,7 @@ impl Accumulator {
                     per_line.push((line, b.count));
                 }
             }
+            drop(merged);
             per_line.sort_unstable_by_key(|&(line, _)| line);
             let mut lines: Vec<LineCov> = Vec::with_capacity(per_line.len());
             for (line, count) in per_line {
@@ -249,8 +284,208 @@ impl Accumulator {
                 f.at,
             ));
         }
-        Ok(out)
+        out
     }
+}
+
+/// Where a function declaration is in its file, as Go's `token.Position`s:
+/// from the `func` keyword to just after the closing brace, 1-based lines
+/// and byte columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncExtent {
+    pub start_line: u32,
+    pub start_col: u32,
+    pub end_line: u32,
+    pub end_col: u32,
+}
+
+/// Which blocks `go tool cover -func` counts: for each function, those
+/// neither wholly before it nor past its end. Blocks and functions are in
+/// source order and do not overlap, so one pass over both gives what Go's
+/// loop over every function and every block gives.
+fn in_functions(blocks: &[Block], funcs: &[FuncExtent]) -> Vec<bool> {
+    let mut counted = vec![false; blocks.len()];
+    let mut i = 0;
+    for f in funcs {
+        while i < blocks.len() {
+            let b = &blocks[i];
+            let before = b.end_line < f.start_line
+                || (b.end_line == f.start_line && b.end_col <= f.start_col);
+            if !before {
+                break;
+            }
+            i += 1;
+        }
+        while i < blocks.len() {
+            let b = &blocks[i];
+            let past = b.start_line > f.end_line
+                || (b.start_line == f.end_line && b.start_col >= f.end_col);
+            if past {
+                break;
+            }
+            counted[i] = true;
+            i += 1;
+        }
+    }
+    counted
+}
+
+/// The function declarations of a Go source file (with a body), found by a
+/// small scanner: comments, strings, raw strings and runes are skipped; a
+/// `func` keyword at the top level that begins a declaration (not one
+/// assigned to a variable) starts one, and it ends after the closing brace
+/// that brings the nesting back to the top level at the end of a line.
+pub fn func_extents(src: &str) -> Vec<FuncExtent> {
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Prev {
+        /// The start of the file, or a token after which a line break ends
+        /// a declaration (a name, a literal, a closing bracket).
+        Ends,
+        /// An operator, `=`, `,`, an opening bracket: the line goes on.
+        Continues,
+        Semicolon,
+    }
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let (mut line, mut line_start) = (1u32, 0usize);
+    let (mut braces, mut parens) = (0i64, 0i64);
+    let mut prev = Prev::Ends;
+    let mut broke_line = true;
+    let mut open: Option<(u32, u32)> = None;
+    let mut i = 0;
+    let newline = |i: usize, line: &mut u32, line_start: &mut usize| {
+        *line += 1;
+        *line_start = i + 1;
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                newline(i, &mut line, &mut line_start);
+                broke_line = true;
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    if b[i] == b'\n' {
+                        newline(i, &mut line, &mut line_start);
+                        broke_line = true;
+                    }
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'"' | b'\'' => {
+                i += 1;
+                while i < b.len() && b[i] != c && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                prev = Prev::Ends;
+                broke_line = false;
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    if b[i] == b'\n' {
+                        newline(i, &mut line, &mut line_start);
+                    }
+                    i += 1;
+                }
+                i += 1;
+                prev = Prev::Ends;
+                broke_line = false;
+            }
+            b'{' => {
+                braces += 1;
+                prev = Prev::Continues;
+                broke_line = false;
+                i += 1;
+            }
+            b'}' => {
+                braces -= 1;
+                i += 1;
+                if braces == 0 && parens == 0 {
+                    if let Some((start_line, start_col)) = open {
+                        // Ends the declaration if nothing but spaces and a
+                        // comment follow on the line.
+                        let mut k = i;
+                        while k < b.len() && (b[k] == b' ' || b[k] == b'\t' || b[k] == b'\r') {
+                            k += 1;
+                        }
+                        let ends = k >= b.len()
+                            || b[k] == b'\n'
+                            || b[k] == b';'
+                            || b[k..].starts_with(b"//")
+                            || b[k..].starts_with(b"/*");
+                        if ends {
+                            out.push(FuncExtent {
+                                start_line,
+                                start_col,
+                                end_line: line,
+                                end_col: (i - line_start) as u32 + 1,
+                            });
+                            open = None;
+                        }
+                    }
+                }
+                prev = Prev::Ends;
+                broke_line = false;
+            }
+            b'(' | b'[' => {
+                parens += 1;
+                prev = Prev::Continues;
+                broke_line = false;
+                i += 1;
+            }
+            b')' | b']' => {
+                parens -= 1;
+                prev = Prev::Ends;
+                broke_line = false;
+                i += 1;
+            }
+            b';' => {
+                prev = Prev::Semicolon;
+                broke_line = false;
+                i += 1;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                let start = i;
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'_'
+                        || b[i] >= 0x80
+                        || (b[i] == b'.' && b[start].is_ascii_digit()))
+                {
+                    i += 1;
+                }
+                let word = &b[start..i];
+                // (A declaration without a body, an assembly function, stays
+                // open until the next one begins.)
+                let begins = braces == 0
+                    && parens == 0
+                    && (prev == Prev::Semicolon || (prev == Prev::Ends && broke_line));
+                if word == b"func" && begins {
+                    open = Some((line, (start - line_start) as u32 + 1));
+                }
+                prev = Prev::Ends;
+                broke_line = false;
+            }
+            _ => {
+                prev = Prev::Continues;
+                broke_line = false;
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 impl Mode {
@@ -318,7 +553,8 @@ mod tests {
     fn finish(text: &str) -> Vec<(FileCoverage, usize, At)> {
         let mut acc = Accumulator::default();
         acc.parse(0, text.as_bytes()).unwrap();
-        acc.finish().unwrap()
+        acc.merge_all().unwrap();
+        acc.finish(&mut |_| None)
     }
 
     const COVERPKG: &str = "mode: count
@@ -374,7 +610,7 @@ example.com/shop/b/b.go:11.2,11.14 1 1
             "mode: set\na.go:1.1,2.2 3 1\na.go:1.1,2.2 2 1\n".as_bytes(),
         )
         .unwrap();
-        let err = acc.finish().err().unwrap();
+        let err = acc.merge_all().err().unwrap();
         assert_eq!(err.at, Some(At::LineCol(3, 1)));
         assert!(
             err.message
@@ -408,6 +644,69 @@ example.com/shop/b/b.go:11.2,11.14 1 1
                 "{text:?}: {err:?}"
             );
         }
+    }
+
+    const TRICKY: &str = "package lit
+
+import (
+\t\"fmt\" // a { brace in a comment
+)
+
+var Double = func(n int) int {
+\tif n > 10 {
+\t\treturn 0
+\t}
+\treturn n * 2
+}
+
+/* func fake() { */
+
+func Triple(n int) int { return n * 3 }
+
+func (s *S) Str() string {
+\treturn fmt.Sprintf(\"{%d}\", s.n) + `}
+func raw() {` + string('}')
+}
+
+func asm(x int) int
+
+func Make[T any]() interface{ M() } {
+\treturn nil
+}; type F func(int)
+";
+
+    #[test]
+    fn function_declarations_as_go_finds_them() {
+        let e = |sl, sc, el, ec| FuncExtent {
+            start_line: sl,
+            start_col: sc,
+            end_line: el,
+            end_col: ec,
+        };
+        assert_eq!(
+            func_extents(TRICKY),
+            vec![e(16, 1, 16, 40), e(18, 1, 21, 2), e(25, 1, 27, 2)]
+        );
+    }
+
+    #[test]
+    fn statements_only_inside_functions() {
+        let mut acc = Accumulator::default();
+        acc.parse(0, "mode: set\nx/lit.go:7.30,8.12 1 0\nx/lit.go:8.12,10.3 1 0\nx/lit.go:11.2,11.14 1 0\nx/lit.go:16.24,16.40 1 1\n".as_bytes()).unwrap();
+        acc.merge_all().unwrap();
+        let all = acc.finish(&mut |_| None);
+        assert_eq!(all[0].0.summary.statements, Some(Counter::new(1, 4)));
+        let mut acc = Accumulator::default();
+        acc.parse(0, "mode: set\nx/lit.go:7.30,8.12 1 0\nx/lit.go:8.12,10.3 1 0\nx/lit.go:11.2,11.14 1 0\nx/lit.go:16.24,16.40 1 1\n".as_bytes()).unwrap();
+        acc.merge_all().unwrap();
+        let funcs = acc.finish(&mut |_| Some(func_extents(TRICKY)));
+        // go tool cover -func: the literal assigned to Double is no function.
+        assert_eq!(funcs[0].0.summary.statements, Some(Counter::new(1, 1)));
+        assert_eq!(
+            funcs[0].0.lines.iter().map(|l| l.line).collect::<Vec<_>>(),
+            vec![16]
+        );
+        assert_eq!(all[0].0.lines.len(), 6);
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub struct RawFile {
 #[derive(Debug)]
 pub struct ParsedCoverage {
     pub format: Format,
+    /// The files of every format but Go's, counted.
     pub files: Vec<RawFile>,
+    /// Go's blocks, merged; counted once the source files can be read
+    /// (statements count only inside function declarations).
+    go: Option<gocover::Accumulator>,
     /// Cobertura `<source>` folders, per input.
     pub sources: Vec<Vec<String>>,
     /// Bytes skipped at the start of each input (a byte order mark).
@@ -119,6 +123,7 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
         return Err(ReadError::new(ErrorKind::Empty, "", "no report given"));
     };
     let mut sources = vec![Vec::new(); inputs.len()];
+    let mut go = None;
     let (format, files) = match acc {
         Accumulator::Cobertura(mut a) => {
             for (i, s) in std::mem::take(&mut a.sources) {
@@ -126,8 +131,8 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
             }
             (Format::Cobertura, a.finish())
         }
-        Accumulator::Go(a) => {
-            let files = a.finish().map_err(|e| {
+        Accumulator::Go(mut a) => {
+            a.merge_all().map_err(|e| {
                 // A block repeated with another statement count: the
                 // position is in the last input that had the file.
                 let name = inputs.last().map(|i| i.name()).unwrap_or("");
@@ -140,7 +145,9 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
                 }
                 err
             })?;
-            (Format::Go, files)
+            // Counted once paths are known and sources can be read.
+            go = Some(a);
+            (Format::Go, Vec::new())
         }
         Accumulator::Lcov(a) => (Format::Lcov, a.finish()),
         Accumulator::Istanbul(a) => {
@@ -162,6 +169,7 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
     Ok(ParsedCoverage {
         format,
         files,
+        go,
         sources,
         skipped: skips,
     })
@@ -201,12 +209,14 @@ pub fn locate(input: &dyn Input, err: ParseError, skipped: u64) -> ReadError {
 }
 
 impl ParsedCoverage {
-    /// The report with paths as written.
+    /// The report with paths as written. Go statements all count (the
+    /// sources are not read).
     pub fn into_report(self) -> CoverageReport {
-        CoverageReport::new(
-            self.format,
-            self.files.into_iter().map(|f| f.coverage).collect(),
-        )
+        let mut files: Vec<FileCoverage> = self.files.into_iter().map(|f| f.coverage).collect();
+        if let Some(go) = self.go {
+            files.extend(go.finish(&mut |_| None).into_iter().map(|f| f.0));
+        }
+        CoverageReport::new(self.format, files)
     }
 
     /// The report with paths of the repository. `report_dirs[i]` is the
@@ -221,33 +231,41 @@ impl ParsedCoverage {
         root: &str,
     ) -> Result<CoverageReport, ReadError> {
         let mut resolver = PathResolver::new(tree, root);
+        let mut resolve = |path: &str, input: usize, at: At| -> Result<String, ReadError> {
+            let ctx = ReportContext {
+                report_dir: report_dirs.get(input).cloned().flatten(),
+                sources: self.sources.get(input).cloned().unwrap_or_default(),
+            };
+            resolver.resolve(path, &ctx).map_err(|why| {
+                let message = match why {
+                    Unresolved::NotFound => format!("source file `{path}` is not in the repository"),
+                    Unresolved::Ambiguous(list) => format!(
+                        "source file `{path}` could be any of {}; run the report from the repository root or give paths relative to it",
+                        list.join(", ")
+                    ),
+                };
+                let skipped = self.skipped.get(input).copied().unwrap_or(0);
+                locate(inputs[input], ParseError::new(ErrorKind::MissingSource, message).at(at), skipped)
+            })
+        };
         let mut files = Vec::with_capacity(self.files.len());
         for mut f in self.files {
-            let ctx = ReportContext {
-                report_dir: report_dirs.get(f.input).cloned().flatten(),
-                sources: self.sources.get(f.input).cloned().unwrap_or_default(),
-            };
-            match resolver.resolve(&f.coverage.path, &ctx) {
-                Ok(path) => f.coverage.path = path,
-                Err(why) => {
-                    let message = match why {
-                        Unresolved::NotFound => format!("source file `{}` is not in the repository", f.coverage.path),
-                        Unresolved::Ambiguous(list) => format!(
-                            "source file `{}` could be any of {}; run the report from the repository root or give paths relative to it",
-                            f.coverage.path,
-                            list.join(", ")
-                        ),
-                    };
-                    let input = inputs[f.input];
-                    let skipped = self.skipped.get(f.input).copied().unwrap_or(0);
-                    return Err(locate(
-                        input,
-                        ParseError::new(ErrorKind::MissingSource, message).at(f.at),
-                        skipped,
-                    ));
-                }
-            }
+            f.coverage.path = resolve(&f.coverage.path, f.input, f.at)?;
             files.push(f.coverage);
+        }
+        if let Some(go) = self.go {
+            let mut paths = Vec::new();
+            for (_, path, input, at) in go.files() {
+                paths.push(resolve(path, input, at)?);
+            }
+            let counted = go.finish(&mut |i| {
+                tree.read_file(&paths[i])
+                    .map(|src| gocover::func_extents(&src))
+            });
+            for ((mut coverage, _, _), path) in counted.into_iter().zip(paths) {
+                coverage.path = path;
+                files.push(coverage);
+            }
         }
         Ok(CoverageReport::new(self.format, files))
     }
