@@ -1239,6 +1239,15 @@ fn base_without_history_still_gives_patch_coverage() {
 #[test]
 fn outside_git_nothing_is_recorded() {
     let dir = fixture("portal");
+    let t = slipway(dir.path(), &["coverage", "trend"]);
+    assert_eq!(
+        (t.code, t.stdout.as_str()),
+        (0, "Coverage every branch: no reports recorded yet\n")
+    );
+    assert!(
+        !dir.path().join(".slipway").exists(),
+        "showing the trend created a history"
+    );
     let run = slipway(
         dir.path(),
         &["coverage", "check", "coverage.xml", "--fail-under", "50"],

@@ -556,14 +556,19 @@ fn run_trend(args: TrendArgs) -> anyhow::Result<()> {
     let repository = repo.repository_name(args.repository.as_deref());
     let flag = args.flag.clone().unwrap_or_default();
     let branch = args.branch.as_deref().map(branch_name);
-    let points = runtime()?.block_on(async {
-        let store = SqliteStore::open(&repo.state_db()).await?;
-        let points = store
-            .trend(&repository, &flag, branch.as_deref(), args.limit)
-            .await;
-        store.close().await;
-        anyhow::Ok(points?)
-    })?;
+    // Showing a history does not create one.
+    let points = if !repo.state_db().exists() {
+        Vec::new()
+    } else {
+        runtime()?.block_on(async {
+            let store = SqliteStore::open(&repo.state_db()).await?;
+            let points = store
+                .trend(&repository, &flag, branch.as_deref(), args.limit)
+                .await;
+            store.close().await;
+            anyhow::Ok(points?)
+        })?
+    };
     let view = TrendView::new(&flag, branch.as_deref(), &points);
     match args.format {
         OutputFormat::Json => print_json(&view)?,
