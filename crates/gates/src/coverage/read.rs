@@ -81,7 +81,7 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
                 ))
             }
         };
-        let (current, first) = match &mut acc {
+        let current = match &mut acc {
             Some((current, first)) => {
                 if std::mem::discriminant(current) != std::mem::discriminant(&fresh) {
                     return Err(ReadError::new(
@@ -95,15 +95,10 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
                         ),
                     ));
                 }
-                (current, *first)
+                current
             }
-            None => {
-                acc = Some((fresh, index));
-                let (a, f) = acc.as_mut().unwrap();
-                (a, *f)
-            }
+            None => &mut acc.insert((fresh, index)).0,
         };
-        let _ = first;
         let result = parse_one(current, index, &mut reader);
         drop(reader);
         match result {
@@ -268,5 +263,110 @@ impl ParsedCoverage {
             }
         }
         Ok(CoverageReport::new(self.format, files))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::BytesInput;
+    use crate::paths::ListTree;
+
+    fn read(files: &[(&str, &str)]) -> Result<ParsedCoverage, ReadError> {
+        let inputs: Vec<BytesInput> = files
+            .iter()
+            .map(|(n, t)| BytesInput::new(n, t.as_bytes()))
+            .collect();
+        let refs: Vec<&dyn Input> = inputs.iter().map(|i| i as &dyn Input).collect();
+        parse_coverage(&refs)
+    }
+
+    #[test]
+    fn formats_are_detected_and_not_mixed() {
+        assert_eq!(
+            read(&[("a.out", "mode: set\na.go:1.1,2.2 1 1\n")])
+                .unwrap()
+                .format,
+            Format::Go
+        );
+        assert_eq!(
+            read(&[("x", "TN:\nSF:a.js\nDA:1,1\nend_of_record\n")])
+                .unwrap()
+                .format,
+            Format::Lcov
+        );
+        let err = read(&[
+            ("a.out", "mode: set\na.go:1.1,2.2 1 1\n"),
+            ("b.info", "SF:a.js\nend_of_record\n"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Mixed);
+        assert_eq!(err.to_string(), "b.info: is an lcov tracefile, but a.out is a Go coverprofile: reports of different formats cannot make one report");
+    }
+
+    #[test]
+    fn empty_reports_of_each_format() {
+        for (name, text, message) in [
+            (
+                "a.out",
+                "mode: set\n",
+                "a.out: empty profile: no coverage blocks after the mode line",
+            ),
+            (
+                "c.xml",
+                "<coverage><packages/></coverage>",
+                "c.xml: no coverage data: the report names no files",
+            ),
+            (
+                "i.json",
+                "{}",
+                "i.json: no coverage data: the report names no files",
+            ),
+            ("blank", "  \n", "blank: empty file"),
+        ] {
+            let err = read(&[(name, text)]).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Empty, "{name}");
+            assert_eq!(err.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn positions_count_a_byte_order_mark() {
+        let err = read(&[("bom.xml", "\u{feff}<coverage>\n  <class/></coverage>")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bom.xml:2:3: <class> has no filename attribute"
+        );
+    }
+
+    #[test]
+    fn resolution_errors_point_at_the_file_in_the_report() {
+        let input = BytesInput::new(
+            "lcov.info",
+            b"SF:src/a.js\nDA:1,1\nend_of_record\nSF:src/gone.js\nDA:1,0\nend_of_record\n",
+        );
+        let inputs: [&dyn Input; 1] = [&input];
+        let tree = ListTree {
+            files: vec!["web/src/a.js".into()],
+            ..ListTree::default()
+        };
+        let parsed = parse_coverage(&inputs).unwrap();
+        let err = parsed
+            .resolve(&inputs, &[Some("web".into())], &tree, "/repo")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "lcov.info:4:1: source file `src/gone.js` is not in the repository"
+        );
+        let parsed = parse_coverage(&inputs).unwrap();
+        let tree = ListTree {
+            files: vec!["web/src/a.js".into(), "web/src/gone.js".into()],
+            ..ListTree::default()
+        };
+        let report = parsed
+            .resolve(&inputs, &[Some("web".into())], &tree, "/repo")
+            .unwrap();
+        let paths: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["web/src/a.js", "web/src/gone.js"]);
     }
 }
