@@ -153,6 +153,7 @@ fn surefire_flaky_and_reruns() {
         .unwrap()
         .contains("AuthorizerTest.java:57"));
     assert_eq!(v["slowest"].as_array().unwrap().len(), 6);
+    assert_eq!(v["time"], 1.225);
 }
 
 #[test]
