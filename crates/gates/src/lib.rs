@@ -22,8 +22,8 @@ pub mod unified_diff;
 pub mod view;
 mod xml;
 
-pub use coverage::read::{parse_coverage, ParsedCoverage};
-pub use coverage::{CoverageReport, Format};
+pub use coverage::read::{parse_coverage, parse_coverage_with, ParsedCoverage};
+pub use coverage::{CoverageReport, Detail, Format};
 pub use error::{ErrorKind, ReadError};
 pub use input::{BytesInput, FileInput, Input};
 pub use junit::{read_junit, TestReport};

@@ -15,7 +15,7 @@ use slipway_gates::render;
 use slipway_gates::threshold::{check, Threshold};
 use slipway_gates::unified_diff::changed_lines;
 use slipway_gates::view::{CheckView, GateView, PatchView, ReportView, TotalView, TrendView};
-use slipway_gates::{parse_coverage, CoverageReport, FileInput, Input};
+use slipway_gates::{parse_coverage_with, CoverageReport, Detail, FileInput, Input};
 use slipway_model::exit;
 use slipway_store::SqliteStore;
 
@@ -138,7 +138,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The repository a command works in.
 struct Repo {
+    /// The git top level: report paths resolve against it.
     root: PathBuf,
+    /// The folder given with -C: the state database, `slipway.toml` and the
+    /// repository's name come from it, as for `slipway run`.
+    home: PathBuf,
     git: Option<Git>,
 }
 
@@ -159,9 +163,11 @@ impl Repo {
             Some(root) => Ok(Repo {
                 git: Some(Git::new(&root)),
                 root: canonical(&root),
+                home: canonical(dir),
             }),
             None => Ok(Repo {
                 root: canonical(dir),
+                home: canonical(dir),
                 git: None,
             }),
         }
@@ -188,10 +194,14 @@ impl Repo {
             .as_ref()
             .and_then(Git::remote_full_name)
             .unwrap_or_else(|| {
-                self.root
+                // As `github.repository` reads without a remote (see
+                // event_args.rs), so runs and this command agree.
+                let name = self
+                    .home
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                format!("local/{name}")
             })
     }
 
@@ -225,11 +235,16 @@ impl Repo {
     }
 
     fn state_db(&self) -> PathBuf {
-        slipway_store::default_path(&self.root)
+        // Inside `slipway run` the workspace is a checkout; the history
+        // belongs to the repository the run was started in.
+        match std::env::var_os("SLIPWAY_STATE_DB") {
+            Some(path) => PathBuf::from(path),
+            None => slipway_store::default_path(&self.home),
+        }
     }
 
     fn config(&self) -> anyhow::Result<CoverageConfig> {
-        let path = self.root.join("slipway.toml");
+        let path = self.home.join("slipway.toml");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 CoverageConfig::from_toml(&text).map_err(|e| UsageError(e.to_string()).into())
@@ -324,11 +339,11 @@ fn walk(root: &Path, rel: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Read the reports, with paths of the repository.
-fn read_reports(files: &[PathBuf], repo: &Repo) -> anyhow::Result<CoverageReport> {
+/// Read the reports, with paths of the repository, keeping `detail`.
+fn read_reports(files: &[PathBuf], repo: &Repo, detail: Detail) -> anyhow::Result<CoverageReport> {
     let inputs: Vec<FileInput> = files.iter().map(FileInput::new).collect();
     let refs: Vec<&dyn Input> = inputs.iter().map(|i| i as &dyn Input).collect();
-    let parsed = parse_coverage(&refs).map_err(|e| UsageError(e.to_string()))?;
+    let parsed = parse_coverage_with(&refs, detail).map_err(|e| UsageError(e.to_string()))?;
     let dirs: Vec<Option<String>> = files
         .iter()
         .map(|f| {
@@ -413,7 +428,14 @@ async fn open_store(repo: &Repo, needed: bool) -> Option<SqliteStore> {
 
 fn run_check(args: CheckArgs) -> anyhow::Result<()> {
     let repo = Repo::open(&args.target.dir)?;
-    let report = read_reports(&args.files, &repo)?;
+    let (meta, known) = meta(&repo, &args.target);
+    // Line data is for the history only: without recording, the totals.
+    let detail = if !args.target.no_record && known {
+        Detail::Lines
+    } else {
+        Detail::Totals
+    };
+    let report = read_reports(&args.files, &repo, detail)?;
     let flag = args.target.flag.as_deref();
     let threshold = match threshold(args.fail_under.as_deref())? {
         Some(t) => t,
@@ -423,7 +445,6 @@ fn run_check(args: CheckArgs) -> anyhow::Result<()> {
     };
     let total = report.percent();
     let verdict = check(&total, &threshold, flag);
-    let (meta, known) = meta(&repo, &args.target);
     runtime()?.block_on(async {
         let store = open_store(&repo, !args.target.no_record && known).await;
         record(store.as_ref(), &meta, known, &report, &args.target).await;
@@ -486,7 +507,7 @@ fn git_changed_lines(repo: &Repo, base: &str) -> Option<slipway_gates::unified_d
 
 fn run_report(args: ReportArgs) -> anyhow::Result<()> {
     let repo = Repo::open(&args.target.dir)?;
-    let report = read_reports(&args.files, &repo)?;
+    let report = read_reports(&args.files, &repo, Detail::Lines)?;
     let threshold = threshold(args.fail_under.as_deref())?;
     let (meta, known) = meta(&repo, &args.target);
     let mut view = ReportView::new(&report, &meta);

@@ -10,7 +10,7 @@ use std::io::BufRead;
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::{Counter, FileCoverage, LineCov, Summary};
+use super::{Counter, Detail, FileCoverage, LineCov, LineTally, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 use crate::xml;
 
@@ -21,13 +21,32 @@ pub struct Accumulator {
     /// `<source>` folders of each input, in order.
     pub sources: Vec<(usize, Vec<String>)>,
     has_branches: bool,
+    detail: Detail,
+    /// Some file's lines came out of order while only counting.
+    redo: bool,
+    /// Reading again for the files marked [`Kept::Redo`].
+    second_pass: bool,
+}
+
+enum Kept {
+    Lines(Vec<LineCov>),
+    Tally(LineTally),
+    /// Out of order while counting: read again with its lines.
+    Redo,
 }
 
 struct PendingFile {
     path: String,
     input: usize,
     at: At,
-    lines: Vec<LineCov>,
+    kept: Kept,
+}
+
+/// Two `<line>`s of one number: hits add up, branches the larger count.
+fn merge_line(a: &mut LineCov, b: LineCov) {
+    a.hits = a.hits.saturating_add(b.hits);
+    a.branches_covered = a.branches_covered.max(b.branches_covered);
+    a.branches_total = a.branches_total.max(b.branches_total);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,6 +73,29 @@ fn tag(name: &str) -> Tag {
 }
 
 impl Accumulator {
+    pub fn new(detail: Detail) -> Accumulator {
+        Accumulator {
+            detail,
+            ..Accumulator::default()
+        }
+    }
+
+    /// Whether some file must be read again ([`Accumulator::begin_redo`]).
+    pub fn needs_redo(&self) -> bool {
+        self.redo && !self.second_pass
+    }
+
+    /// Get ready to read every report again, keeping the lines of the
+    /// files whose lines came out of order; the others are counted.
+    pub fn begin_redo(&mut self) {
+        self.second_pass = true;
+        for f in &mut self.files {
+            if matches!(f.kept, Kept::Redo) {
+                f.kept = Kept::Lines(Vec::new());
+            }
+        }
+    }
+
     /// Read one report. Returns how many `<class>` elements it had.
     pub fn parse<R: BufRead>(&mut self, input: usize, source: R) -> Result<usize, ParseError> {
         let mut reader = xml::reader(source);
@@ -163,7 +205,9 @@ impl Accumulator {
                             // A big report holds millions of lines: no
                             // spare capacity is kept past a class.
                             if let Some(i) = current.take() {
-                                self.files[i].lines.shrink_to_fit();
+                                if let Kept::Lines(lines) = &mut self.files[i].kept {
+                                    lines.shrink_to_fit();
+                                }
                             }
                         }
                         Tag::Source => sources.push(source_text.trim().to_string()),
@@ -188,7 +232,9 @@ impl Accumulator {
                 _ => {}
             }
         }
-        self.sources.push((input, sources));
+        if !self.second_pass {
+            self.sources.push((input, sources));
+        }
         Ok(classes)
     }
 
@@ -208,11 +254,15 @@ impl Accumulator {
         }
         let i = self.files.len();
         self.by_path.insert(path.clone(), i);
+        let kept = match self.detail {
+            Detail::Lines => Kept::Lines(Vec::new()),
+            Detail::Totals => Kept::Tally(LineTally::default()),
+        };
         self.files.push(PendingFile {
             path,
             input,
             at,
-            lines: Vec::new(),
+            kept,
         });
         Ok(i)
     }
@@ -266,12 +316,24 @@ impl Accumulator {
         if condition.is_some() {
             self.has_branches = true;
         }
-        self.files[file].lines.push(LineCov {
+        let line = LineCov {
             line: number,
             hits: super::hits(hits),
             branches_covered: super::branch_count(branches_covered as u64),
             branches_total: super::branch_count(branches_total as u64),
-        });
+        };
+        let f = &mut self.files[file];
+        match &mut f.kept {
+            Kept::Lines(lines) => lines.push(line),
+            Kept::Tally(_) if self.second_pass => {}
+            Kept::Tally(tally) => {
+                if !tally.push(line, merge_line) {
+                    f.kept = Kept::Redo;
+                    self.redo = true;
+                }
+            }
+            Kept::Redo => {}
+        }
         Ok(())
     }
 
@@ -281,27 +343,39 @@ impl Accumulator {
         self.files
             .into_iter()
             .map(|f| {
-                let mut lines = f.lines;
-                lines.sort_by_key(|l| l.line);
-                lines.dedup_by(|b, a| {
-                    if a.line == b.line {
-                        a.hits = a.hits.saturating_add(b.hits);
-                        a.branches_covered = a.branches_covered.max(b.branches_covered);
-                        a.branches_total = a.branches_total.max(b.branches_total);
-                        true
-                    } else {
-                        false
+                let (lines, mut summary, branches) = match f.kept {
+                    Kept::Lines(mut lines) => {
+                        lines.sort_by_key(|l| l.line);
+                        lines.dedup_by(|b, a| {
+                            if a.line == b.line {
+                                merge_line(a, *b);
+                                true
+                            } else {
+                                false
+                            }
+                        });
+                        let mut summary = Summary::default();
+                        let mut branches = Counter::default();
+                        for l in &lines {
+                            summary.lines.count(l.hits > 0);
+                            branches.add(Counter::new(
+                                l.branches_covered as u64,
+                                l.branches_total as u64,
+                            ));
+                        }
+                        (lines, summary, branches)
                     }
-                });
-                let mut summary = Summary::default();
-                let mut branches = Counter::default();
-                for l in &lines {
-                    summary.lines.count(l.hits > 0);
-                    branches.add(Counter::new(
-                        l.branches_covered as u64,
-                        l.branches_total as u64,
-                    ));
-                }
+                    Kept::Tally(tally) => {
+                        let (lines, branches) = tally.finish();
+                        let summary = Summary {
+                            lines,
+                            ..Summary::default()
+                        };
+                        (Vec::new(), summary, branches)
+                    }
+                    // Only before the second pass.
+                    Kept::Redo => (Vec::new(), Summary::default(), Counter::default()),
+                };
                 if has_branches {
                     summary.branches = Some(branches);
                 }

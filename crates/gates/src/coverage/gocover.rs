@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use super::{Counter, FileCoverage, LineCov, Summary};
+use super::{Counter, Detail, FileCoverage, LineCov, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 
 /// A block longer than this is not from a real program; refusing it keeps
@@ -99,9 +99,17 @@ pub struct Accumulator {
     mode: Option<Mode>,
     files: Vec<PendingFile>,
     by_path: HashMap<String, usize>,
+    detail: Detail,
 }
 
 impl Accumulator {
+    pub fn new(detail: Detail) -> Accumulator {
+        Accumulator {
+            detail,
+            ..Accumulator::default()
+        }
+    }
+
     pub fn mode(&self) -> Option<Mode> {
         self.mode
     }
@@ -241,33 +249,31 @@ impl Accumulator {
                 None => vec![true; merged.len()],
             };
             let mut statements = Counter::default();
-            let mut per_line: Vec<(u32, u64)> = Vec::new();
             for (b, _) in merged.iter().zip(&counted).filter(|(_, &c)| c) {
                 statements.add(Counter::new(
                     if b.count > 0 { b.stmts as u64 } else { 0 },
                     b.stmts as u64,
                 ));
-                for line in b.start_line..=b.end_line {
-                    per_line.push((line, b.count));
-                }
             }
+            let blocks = || {
+                merged
+                    .iter()
+                    .zip(&counted)
+                    .filter(|(_, &c)| c)
+                    .map(|(b, _)| b)
+            };
+            let (lines, line_counter) = match self.detail {
+                Detail::Lines => {
+                    let lines = block_lines(blocks());
+                    let mut counter = Counter::default();
+                    for l in &lines {
+                        counter.count(l.hits > 0);
+                    }
+                    (lines, counter)
+                }
+                Detail::Totals => (Vec::new(), count_lines(blocks())),
+            };
             drop(merged);
-            per_line.sort_unstable_by_key(|&(line, _)| line);
-            let mut lines: Vec<LineCov> = Vec::with_capacity(per_line.len());
-            for (line, count) in per_line {
-                match lines.last_mut() {
-                    Some(l) if l.line == line => l.hits = l.hits.max(super::hits(count)),
-                    _ => lines.push(LineCov {
-                        line,
-                        hits: super::hits(count),
-                        ..LineCov::default()
-                    }),
-                }
-            }
-            let mut line_counter = Counter::default();
-            for l in &lines {
-                line_counter.count(l.hits > 0);
-            }
             let summary = Summary {
                 lines: line_counter,
                 branches: None,
@@ -286,6 +292,63 @@ impl Accumulator {
         }
         out
     }
+}
+
+/// The lines a file's blocks span, each with the largest count of the
+/// blocks on it. Blocks come sorted by start; the lines made so far are
+/// the union of the spans before, so the lines a block shares with them
+/// are the last ones made.
+fn block_lines<'a>(blocks: impl Iterator<Item = &'a Block> + Clone) -> Vec<LineCov> {
+    let mut lines: Vec<LineCov> = Vec::with_capacity(count_lines(blocks.clone()).total as usize);
+    for b in blocks {
+        let hits = super::hits(b.count);
+        let mut next = b.start_line as u64;
+        if let Some(last) = lines.last().map(|l| l.line) {
+            if last >= b.start_line {
+                let from = lines.partition_point(|l| l.line < b.start_line);
+                for l in &mut lines[from..] {
+                    if l.line > b.end_line {
+                        break;
+                    }
+                    l.hits = l.hits.max(hits);
+                }
+                next = last as u64 + 1;
+            }
+        }
+        for line in next..=b.end_line as u64 {
+            lines.push(LineCov {
+                line: line as u32,
+                hits,
+                ..LineCov::default()
+            });
+        }
+    }
+    lines
+}
+
+/// The lines of [`block_lines`] counted without making them: the union of
+/// the blocks' spans, and the union of the spans of blocks that ran.
+fn count_lines<'a>(blocks: impl Iterator<Item = &'a Block>) -> Counter {
+    // One past the last line counted, of all blocks and of those that ran.
+    let (mut all_end, mut run_end) = (0u64, 0u64);
+    let mut counter = Counter::default();
+    fn extend(end: &mut u64, b: &Block) -> u64 {
+        let from = (b.start_line as u64).max(*end);
+        let to = b.end_line as u64 + 1;
+        if to > from {
+            *end = to;
+            to - from
+        } else {
+            0
+        }
+    }
+    for b in blocks {
+        counter.total += extend(&mut all_end, b);
+        if b.count > 0 {
+            counter.covered += extend(&mut run_end, b);
+        }
+    }
+    counter
 }
 
 /// Where a function declaration is in its file, as Go's `token.Position`s:

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{Counter, FileCoverage, LineCov, Summary};
+use super::{Counter, Detail, FileCoverage, LineCov, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,10 @@ struct Counts {
 enum Data {
     Final(Counts),
     Summary(Summary),
+    /// A `coverage-final.json` entry counted when only totals are kept.
+    Counted(Summary),
+    /// Named twice while only counting: read again with its counters.
+    Redo,
 }
 
 struct PendingFile {
@@ -54,6 +58,9 @@ pub struct Accumulator {
     kind: Option<Kind>,
     files: Vec<PendingFile>,
     by_path: HashMap<String, usize>,
+    detail: Detail,
+    redo: bool,
+    second_pass: bool,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +110,29 @@ impl SummaryCounter {
 }
 
 impl Accumulator {
+    pub fn new(detail: Detail) -> Accumulator {
+        Accumulator {
+            detail,
+            ..Accumulator::default()
+        }
+    }
+
+    /// Whether some file must be read again ([`Accumulator::begin_redo`]).
+    pub fn needs_redo(&self) -> bool {
+        self.redo && !self.second_pass
+    }
+
+    /// Get ready to read every report again, keeping the counters of the
+    /// files named more than once; the others are counted.
+    pub fn begin_redo(&mut self) {
+        self.second_pass = true;
+        for f in &mut self.files {
+            if matches!(f.data, Data::Redo) {
+                f.data = Data::Final(Counts::default());
+            }
+        }
+    }
+
     pub fn kind(&self) -> Option<Kind> {
         self.kind
     }
@@ -135,12 +165,18 @@ impl Accumulator {
             .into_iter()
             .map(|f| {
                 let coverage = match f.data {
-                    Data::Summary(summary) => FileCoverage {
+                    Data::Summary(summary) | Data::Counted(summary) => FileCoverage {
                         path: f.path,
                         summary,
                         lines: Vec::new(),
                     },
                     Data::Final(counts) => from_counts(f.path, counts),
+                    // Only before the second pass.
+                    Data::Redo => FileCoverage {
+                        path: f.path,
+                        summary: Summary::default(),
+                        lines: Vec::new(),
+                    },
                 };
                 (coverage, f.input, f.at)
             })
@@ -181,7 +217,16 @@ impl Accumulator {
             .unwrap_or(key)
             .replace('\\', "/");
         let index = match self.by_path.get(&path) {
-            Some(&i) => i,
+            Some(&i) => {
+                match self.files[i].data {
+                    Data::Counted(_) if !self.second_pass => {
+                        self.files[i].data = Data::Redo;
+                        self.redo = true;
+                    }
+                    _ => {}
+                }
+                i
+            }
             None => {
                 let i = self.files.len();
                 self.by_path.insert(path.clone(), i);
@@ -198,7 +243,13 @@ impl Accumulator {
                 i
             }
         };
-        match &mut self.files[index].data {
+        // Only totals: a file named once is counted from its one entry.
+        let count_now = self.detail == Detail::Totals && !self.second_pass;
+        let data = &mut self.files[index].data;
+        match data {
+            // Counted in the first pass, or to be read in the second.
+            Data::Counted(_) | Data::Redo => {}
+            Data::Summary(_) if self.second_pass => {}
             Data::Summary(summary) => {
                 let counter = |c: &Option<SummaryCounter>| c.as_ref().map(SummaryCounter::counter);
                 summary.add(&Summary {
@@ -231,6 +282,10 @@ impl Accumulator {
                     for (total, count) in slot.1.iter_mut().zip(paths) {
                         *total = total.saturating_add(count);
                     }
+                }
+                if count_now {
+                    let counts = std::mem::take(counts);
+                    *data = Data::Counted(from_counts(String::new(), counts).summary);
                 }
             }
         }

@@ -8,19 +8,59 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use super::{Counter, FileCoverage, LineCov, Summary};
+use super::{Counter, Detail, FileCoverage, LineCov, LineTally, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 
 struct PendingFile {
     path: String,
     input: usize,
     at: At,
-    lines: Vec<(u32, u64)>,
-    /// (line, block and branch as written) -> times taken; None for `-`
-    /// (the block never ran).
-    branches: HashMap<(u32, Box<str>), Option<u64>>,
+    kept: Kept,
     /// name (or `#index` for `FNL`) -> calls.
     functions: HashMap<Box<str>, u64>,
+}
+
+enum Kept {
+    Lines {
+        lines: Vec<(u32, u64)>,
+        /// (line, block and branch as written) -> times taken; None for
+        /// `-` (the block never ran).
+        branches: HashMap<(u32, Box<str>), Option<u64>>,
+    },
+    Tally(Box<Tally>),
+    /// A `DA` or `BRDA` out of order while counting: read again with its
+    /// lines.
+    Redo,
+}
+
+/// `DA` and `BRDA` records counted as they come, in ascending lines.
+#[derive(Default)]
+struct Tally {
+    lines: LineTally,
+    /// The line of the `BRDA` records being read, and their branches.
+    branch_line: Option<u32>,
+    line_branches: HashMap<Box<str>, Option<u64>>,
+    branches: Counter,
+}
+
+impl Tally {
+    fn close_branch_line(&mut self) {
+        for taken in self.line_branches.values() {
+            self.branches.count(taken.unwrap_or(0) > 0);
+        }
+        self.line_branches.clear();
+    }
+}
+
+fn add_taken(slot: &mut Option<u64>, taken: Option<u64>) {
+    *slot = match (*slot, taken) {
+        (Some(a), Some(b)) => Some(a.saturating_add(b)),
+        (a, b) => a.or(b),
+    };
+}
+
+fn add_hits(a: &mut LineCov, b: LineCov) {
+    a.hits = a.hits.saturating_add(b.hits);
 }
 
 #[derive(Default)]
@@ -29,9 +69,39 @@ pub struct Accumulator {
     by_path: HashMap<String, usize>,
     has_branches: bool,
     has_functions: bool,
+    detail: Detail,
+    redo: bool,
+    second_pass: bool,
 }
 
 impl Accumulator {
+    pub fn new(detail: Detail) -> Accumulator {
+        Accumulator {
+            detail,
+            ..Accumulator::default()
+        }
+    }
+
+    /// Whether some file must be read again ([`Accumulator::begin_redo`]).
+    pub fn needs_redo(&self) -> bool {
+        self.redo && !self.second_pass
+    }
+
+    /// Get ready to read every tracefile again, keeping the records of the
+    /// files whose lines came out of order; the others are counted.
+    pub fn begin_redo(&mut self) {
+        self.second_pass = true;
+        for f in &mut self.files {
+            if matches!(f.kept, Kept::Redo) {
+                f.kept = Kept::Lines {
+                    lines: Vec::new(),
+                    branches: HashMap::new(),
+                };
+                f.functions.clear();
+            }
+        }
+    }
+
     /// Read one tracefile. Returns how many `SF` records it had.
     pub fn parse<R: BufRead>(&mut self, input: usize, mut source: R) -> Result<usize, ParseError> {
         let mut buf = Vec::with_capacity(256);
@@ -98,12 +168,18 @@ impl Accumulator {
                         None => {
                             let i = self.files.len();
                             self.by_path.insert(path.clone(), i);
+                            let kept = match self.detail {
+                                Detail::Lines => Kept::Lines {
+                                    lines: Vec::new(),
+                                    branches: HashMap::new(),
+                                },
+                                Detail::Totals => Kept::Tally(Box::default()),
+                            };
                             self.files.push(PendingFile {
                                 path,
                                 input,
                                 at,
-                                lines: Vec::new(),
-                                branches: HashMap::new(),
+                                kept,
                                 functions: HashMap::new(),
                             });
                             i
@@ -121,12 +197,30 @@ impl Accumulator {
                         ));
                     };
                     let file = &mut self.files[file];
+                    if self.second_pass && !matches!(file.kept, Kept::Lines { .. }) {
+                        // Counted in the first pass.
+                        continue;
+                    }
                     match key {
                         "DA" => {
                             let mut parts = value.splitn(3, ',');
                             let line = parse_u32(parts.next()).ok_or_else(|| bad("line number"))?;
                             let count = parse_count(parts.next()).ok_or_else(|| bad("count"))?;
-                            file.lines.push((line, count));
+                            match &mut file.kept {
+                                Kept::Lines { lines, .. } => lines.push((line, count)),
+                                Kept::Tally(tally) => {
+                                    let l = LineCov {
+                                        line,
+                                        hits: super::hits(count),
+                                        ..LineCov::default()
+                                    };
+                                    if !tally.lines.push(l, add_hits) {
+                                        file.kept = Kept::Redo;
+                                        self.redo = true;
+                                    }
+                                }
+                                Kept::Redo => {}
+                            }
                         }
                         "BRDA" => {
                             let (line, rest) =
@@ -141,11 +235,32 @@ impl Accumulator {
                                 "-" => None,
                                 t => Some(t.parse::<u64>().map_err(|_| bad("times taken"))?),
                             };
-                            let slot = file.branches.entry((line, id.into())).or_insert(None);
-                            *slot = match (*slot, taken) {
-                                (Some(a), Some(b)) => Some(a.saturating_add(b)),
-                                (a, b) => a.or(b),
-                            };
+                            match &mut file.kept {
+                                Kept::Lines { branches, .. } => add_taken(
+                                    branches.entry((line, id.into())).or_insert(None),
+                                    taken,
+                                ),
+                                Kept::Tally(tally) => match tally.branch_line {
+                                    Some(l) if l > line => {
+                                        file.kept = Kept::Redo;
+                                        self.redo = true;
+                                    }
+                                    _ => {
+                                        if tally.branch_line != Some(line) {
+                                            tally.close_branch_line();
+                                            tally.branch_line = Some(line);
+                                        }
+                                        let slot = match tally.line_branches.get_mut(id) {
+                                            Some(slot) => slot,
+                                            None => {
+                                                tally.line_branches.entry(id.into()).or_insert(None)
+                                            }
+                                        };
+                                        add_taken(slot, taken);
+                                    }
+                                },
+                                Kept::Redo => {}
+                            }
                             self.has_branches = true;
                         }
                         "FN" => {
@@ -223,10 +338,33 @@ impl Accumulator {
         self.files
             .into_iter()
             .map(|f| {
-                let mut da = f.lines;
+                let (da, branch_map) = match f.kept {
+                    Kept::Lines { lines, branches } => (lines, branches),
+                    Kept::Tally(mut tally) => {
+                        tally.close_branch_line();
+                        let (lines, _) = tally.lines.finish();
+                        let summary = Summary {
+                            lines,
+                            branches: has_branches.then_some(tally.branches),
+                            functions: has_functions.then(|| function_counter(&f.functions)),
+                            statements: None,
+                        };
+                        return (
+                            FileCoverage {
+                                path: f.path,
+                                summary,
+                                lines: Vec::new(),
+                            },
+                            f.input,
+                            f.at,
+                        );
+                    }
+                    // Only before the second pass.
+                    Kept::Redo => (Vec::new(), HashMap::new()),
+                };
+                let mut da = da;
                 da.sort_unstable_by_key(|&(line, _)| line);
-                let mut branch_by_line: Vec<(u32, bool)> = f
-                    .branches
+                let mut branch_by_line: Vec<(u32, bool)> = branch_map
                     .iter()
                     .map(|(&(line, _), taken)| (line, taken.unwrap_or(0) > 0))
                     .collect();
@@ -261,11 +399,7 @@ impl Accumulator {
                     summary.branches = Some(branches);
                 }
                 if has_functions {
-                    let mut functions = Counter::default();
-                    for &calls in f.functions.values() {
-                        functions.count(calls > 0);
-                    }
-                    summary.functions = Some(functions);
+                    summary.functions = Some(function_counter(&f.functions));
                 }
                 (
                     FileCoverage {
@@ -279,6 +413,14 @@ impl Accumulator {
             })
             .collect()
     }
+}
+
+fn function_counter(functions: &HashMap<Box<str>, u64>) -> Counter {
+    let mut counter = Counter::default();
+    for &calls in functions.values() {
+        counter.count(calls > 0);
+    }
+    counter
 }
 
 fn parse_u32(s: Option<&str>) -> Option<u32> {

@@ -34,6 +34,22 @@ pub enum Format {
     IstanbulSummary,
 }
 
+/// How much of a report the parsers keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Detail {
+    /// Only the counters of each file (the totals are exactly those of
+    /// [`Detail::Lines`]). Lines are counted as they stream by: a file
+    /// whose lines do not all come in ascending order, or that a report
+    /// names twice in a way that needs its lines to merge, is read again
+    /// for that file alone. Go's blocks are kept, merged, one per distinct
+    /// block: repeats merge by position (`set` ORs, `count` adds).
+    Totals,
+    /// Counters and every coverable line (base comparisons, patch
+    /// coverage, the history).
+    #[default]
+    Lines,
+}
+
 /// Which counters the headline percentage is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Basis {
@@ -192,6 +208,49 @@ pub struct LineCov {
     pub hits: u32,
     pub branches_covered: u16,
     pub branches_total: u16,
+}
+
+/// Line counters of one file taken as its lines stream by, without
+/// keeping them: a repeat of the line just seen merges into it, a line
+/// after it closes it. A line before it cannot be merged without the
+/// lines already counted: [`LineTally::push`] then says so.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LineTally {
+    pending: Option<LineCov>,
+    pub lines: Counter,
+    pub branches: Counter,
+}
+
+impl LineTally {
+    /// Count `line`, merging a repeat of the last line with `merge`.
+    /// False when it comes before the last line (nothing is counted).
+    pub fn push(&mut self, line: LineCov, merge: fn(&mut LineCov, LineCov)) -> bool {
+        match &mut self.pending {
+            Some(p) if p.line == line.line => merge(p, line),
+            Some(p) if p.line > line.line => return false,
+            _ => {
+                self.close();
+                self.pending = Some(line);
+            }
+        }
+        true
+    }
+
+    fn close(&mut self) {
+        if let Some(l) = self.pending.take() {
+            self.lines.count(l.hits > 0);
+            self.branches.add(Counter::new(
+                l.branches_covered as u64,
+                l.branches_total as u64,
+            ));
+        }
+    }
+
+    /// (lines, branches), every line counted once.
+    pub fn finish(mut self) -> (Counter, Counter) {
+        self.close();
+        (self.lines, self.branches)
+    }
 }
 
 /// A count as a line's hits (saturating).

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::{cobertura, gocover, istanbul, lcov, CoverageReport, FileCoverage, Format};
+use super::{cobertura, gocover, istanbul, lcov, CoverageReport, Detail, FileCoverage, Format};
 use crate::detect::{sniff, Sniffed};
 use crate::error::{At, ErrorKind, ParseError, ReadError};
 use crate::input::Input;
@@ -23,6 +23,26 @@ impl Accumulator {
             Accumulator::Go(_) => "a Go coverprofile",
             Accumulator::Lcov(_) => "an lcov tracefile",
             Accumulator::Istanbul(_) => "an Istanbul JSON report",
+        }
+    }
+
+    /// Whether, counting only, some file must be read again with its lines.
+    fn needs_redo(&self) -> bool {
+        match self {
+            Accumulator::Cobertura(a) => a.needs_redo(),
+            Accumulator::Lcov(a) => a.needs_redo(),
+            Accumulator::Istanbul(a) => a.needs_redo(),
+            // Blocks are kept (merged) until the end.
+            Accumulator::Go(_) => false,
+        }
+    }
+
+    fn begin_redo(&mut self) {
+        match self {
+            Accumulator::Cobertura(a) => a.begin_redo(),
+            Accumulator::Lcov(a) => a.begin_redo(),
+            Accumulator::Istanbul(a) => a.begin_redo(),
+            Accumulator::Go(_) => {}
         }
     }
 }
@@ -49,10 +69,23 @@ pub struct ParsedCoverage {
     pub sources: Vec<Vec<String>>,
     /// Bytes skipped at the start of each input (a byte order mark).
     skipped: Vec<u64>,
+    /// What was kept: without line data, files have counters only.
+    pub detail: Detail,
 }
 
-/// Read every input into one report. All inputs must be of one format.
+/// Read every input into one report, with line data. All inputs must be
+/// of one format.
 pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError> {
+    parse_coverage_with(inputs, Detail::Lines)
+}
+
+/// Read every input into one report, keeping `detail`. The totals are the
+/// same either way; [`Detail::Totals`] keeps no line data, so its memory
+/// does not grow with the number of lines (see [`Detail`]).
+pub fn parse_coverage_with(
+    inputs: &[&dyn Input],
+    detail: Detail,
+) -> Result<ParsedCoverage, ReadError> {
     let mut acc: Option<(Accumulator, usize)> = None;
     let mut skips = vec![0; inputs.len()];
     for (index, input) in inputs.iter().enumerate() {
@@ -64,10 +97,10 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
         })?;
         skips[index] = skipped;
         let fresh = match sniffed {
-            Sniffed::Xml => Accumulator::Cobertura(cobertura::Accumulator::default()),
-            Sniffed::Json => Accumulator::Istanbul(istanbul::Accumulator::default()),
-            Sniffed::GoProfile => Accumulator::Go(gocover::Accumulator::default()),
-            Sniffed::Lcov => Accumulator::Lcov(lcov::Accumulator::default()),
+            Sniffed::Xml => Accumulator::Cobertura(cobertura::Accumulator::new(detail)),
+            Sniffed::Json => Accumulator::Istanbul(istanbul::Accumulator::new(detail)),
+            Sniffed::GoProfile => Accumulator::Go(gocover::Accumulator::new(detail)),
+            Sniffed::Lcov => Accumulator::Lcov(lcov::Accumulator::new(detail)),
             Sniffed::Empty => return Err(ReadError::new(ErrorKind::Empty, input.name(), "empty file")),
             Sniffed::Unknown => {
                 return Err(locate(
@@ -114,9 +147,23 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
             Err(e) => return Err(locate(*input, e, skipped)),
         }
     }
-    let Some((acc, _)) = acc else {
+    let Some((mut acc, _)) = acc else {
         return Err(ReadError::new(ErrorKind::Empty, "", "no report given"));
     };
+    if acc.needs_redo() {
+        // Counting only, some file's lines came out of order (or it was
+        // named twice): read again, keeping the lines of those files.
+        acc.begin_redo();
+        for (index, input) in inputs.iter().enumerate() {
+            let mut reader = input.open().map_err(|e| {
+                ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
+            })?;
+            sniff(&mut reader).map_err(|e| {
+                ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
+            })?;
+            parse_one(&mut acc, index, &mut reader).map_err(|e| locate(*input, e, skips[index]))?;
+        }
+    }
     let mut sources = vec![Vec::new(); inputs.len()];
     let mut go = None;
     let (format, files) = match acc {
@@ -155,10 +202,16 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
     };
     let files = files
         .into_iter()
-        .map(|(coverage, input, at)| RawFile {
-            coverage,
-            input,
-            at,
+        .map(|(mut coverage, input, at)| {
+            if detail == Detail::Totals {
+                // The files read again: counted, their lines no longer needed.
+                coverage.lines = Vec::new();
+            }
+            RawFile {
+                coverage,
+                input,
+                at,
+            }
         })
         .collect();
     Ok(ParsedCoverage {
@@ -167,6 +220,7 @@ pub fn parse_coverage(inputs: &[&dyn Input]) -> Result<ParsedCoverage, ReadError
         go,
         sources,
         skipped: skips,
+        detail,
     })
 }
 
@@ -243,16 +297,41 @@ impl ParsedCoverage {
                 locate(inputs[input], ParseError::new(ErrorKind::MissingSource, message).at(at), skipped)
             })
         };
-        let mut files = Vec::with_capacity(self.files.len());
-        for mut f in self.files {
-            f.coverage.path = resolve(&f.coverage.path, f.input, f.at)?;
-            files.push(f.coverage);
+        let mut resolved = Vec::with_capacity(self.files.len());
+        for f in &self.files {
+            resolved.push(resolve(&f.coverage.path, f.input, f.at)?);
         }
-        if let Some(go) = self.go {
-            let mut paths = Vec::new();
+        let mut paths = Vec::new();
+        if let Some(go) = &self.go {
             for (_, path, input, at) in go.files() {
                 paths.push(resolve(path, input, at)?);
             }
+        }
+        if self.detail == Detail::Totals {
+            // Two paths of the report naming one file of the repository
+            // merge line by line: read again with line data.
+            let mut all: Vec<&str> = resolved.iter().chain(&paths).map(String::as_str).collect();
+            all.sort_unstable();
+            if all.windows(2).any(|w| w[0] == w[1]) {
+                drop(resolver);
+                let mut report = parse_coverage_with(inputs, Detail::Lines)?.resolve(
+                    inputs,
+                    report_dirs,
+                    tree,
+                    root,
+                )?;
+                for f in &mut report.files {
+                    f.lines = Vec::new();
+                }
+                return Ok(report);
+            }
+        }
+        let mut files = Vec::with_capacity(self.files.len());
+        for (mut f, path) in self.files.into_iter().zip(resolved) {
+            f.coverage.path = path;
+            files.push(f.coverage);
+        }
+        if let Some(go) = self.go {
             let counted = go.finish(&mut |i| {
                 tree.read_file(&paths[i])
                     .map(|src| gocover::func_extents(&src))
@@ -368,5 +447,128 @@ mod tests {
             .unwrap();
         let paths: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["web/src/a.js", "web/src/gone.js"]);
+    }
+
+    const FIXTURES: &str = "../../../cli/tests/fixtures/coverage";
+
+    /// Inputs as (name, bytes).
+    type Files = Vec<(&'static str, &'static [u8])>;
+
+    /// Every report the tests hold, one input or several.
+    fn cases() -> Vec<(&'static str, Files)> {
+        macro_rules! fixture {
+            ($path:literal) => {
+                include_bytes!(concat!("../../../cli/tests/fixtures/coverage/", $path)) as &[u8]
+            };
+        }
+        let cobertura = fixture!("portal/coverage.xml");
+        let go = fixture!("shop/coverage.out");
+        let lcov = fixture!("cart/lcov.info");
+        let istanbul = fixture!("web/coverage/coverage-final.json");
+        let summary = fixture!("web/coverage/coverage-summary.json");
+        vec![
+            ("cobertura fixture", vec![("coverage.xml", cobertura)]),
+            ("cobertura twice", vec![("a.xml", cobertura), ("b.xml", cobertura)]),
+            ("go fixture", vec![("coverage.out", go)]),
+            ("go twice", vec![("a.out", go), ("b.out", go)]),
+            ("lcov fixture", vec![("lcov.info", lcov)]),
+            ("lcov twice", vec![("a.info", lcov), ("b.info", lcov)]),
+            ("istanbul fixture", vec![("coverage-final.json", istanbul)]),
+            ("istanbul twice", vec![("a.json", istanbul), ("b.json", istanbul)]),
+            ("istanbul summary", vec![("coverage-summary.json", summary)]),
+            ("istanbul summary twice", vec![("a.json", summary), ("b.json", summary)]),
+            (
+                // Java's Cobertura: inner classes share the file, lines
+                // interleave; a line repeated; a class without lines.
+                "cobertura out of order",
+                vec![("java.xml", br#"<coverage><packages><package><classes>
+<class name="A" filename="A.java"><lines>
+  <line number="1" hits="1"/><line number="5" hits="0" branch="true" condition-coverage="0% (0/2)"/>
+  <line number="5" hits="2" branch="true" condition-coverage="50% (1/2)"/><line number="9" hits="0"/>
+</lines></class>
+<class name="A$1" filename="A.java"><lines><line number="3" hits="0"/><line number="5" hits="0"/></lines></class>
+<class name="B" filename="B.java"><lines><line number="2" hits="4"/><line number="7" hits="0"/></lines></class>
+<class name="B$1" filename="B.java"><lines><line number="8" hits="1"/><line number="8" hits="0"/></lines></class>
+<class name="C" filename="C.java"><lines/></class>
+</classes></package></packages></coverage>"# as &[u8])],
+            ),
+            (
+                "lcov out of order",
+                vec![("x.info", b"SF:a.js\nFN:1,f\nFNDA:1,f\nDA:1,1\nDA:1,0\nDA:4,0\nBRDA:4,0,0,1\nBRDA:4,0,1,-\nBRDA:4,0,1,2\nBRDA:6,0,0,0\nend_of_record\nSF:b.js\nDA:3,0\nDA:2,5\nBRDA:3,0,0,0\nBRDA:2,0,0,1\nBRDA:3,0,0,1\nend_of_record\nSF:c.js\nDA:1,0\nDA:2,1\nBRDA:1,0,0,1\nend_of_record\nSF:c.js\nDA:2,0\nDA:3,0\nBRDA:1,0,0,0\nFN:1,g\nend_of_record\n" as &[u8])],
+            ),
+            (
+                "go repeats and overlaps",
+                vec![("c.out", b"mode: set\na.go:1.1,3.2 2 0\na.go:3.2,5.9 1 1\na.go:2.1,2.9 1 0\nb.go:4.1,9.2 3 0\na.go:1.1,3.2 2 1\nb.go:5.1,6.2 1 1\nb.go:12.1,12.4 1 0\n" as &[u8])],
+            ),
+        ]
+    }
+
+    fn parse_as(files: &[(&str, &[u8])], detail: Detail) -> ParsedCoverage {
+        let inputs: Vec<BytesInput> = files.iter().map(|(n, b)| BytesInput::new(n, b)).collect();
+        let refs: Vec<&dyn Input> = inputs.iter().map(|i| i as &dyn Input).collect();
+        parse_coverage_with(&refs, detail).unwrap()
+    }
+
+    fn assert_same_counts(what: &str, full: &CoverageReport, totals: &CoverageReport) {
+        assert_eq!(full.format, totals.format, "{what}");
+        assert_eq!(full.total, totals.total, "{what}");
+        assert_eq!(full.files.len(), totals.files.len(), "{what}");
+        for (f, t) in full.files.iter().zip(&totals.files) {
+            assert_eq!(f.path, t.path, "{what}");
+            assert_eq!(f.summary, t.summary, "{what}: {}", f.path);
+        }
+        assert_eq!(
+            full.percent().display(2),
+            totals.percent().display(2),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn totals_only_counts_as_the_line_data_does() {
+        for (what, files) in cases() {
+            let full = parse_as(&files, Detail::Lines).into_report();
+            let totals = parse_as(&files, Detail::Totals).into_report();
+            assert!(full.total.lines.total > 0, "{what}");
+            assert_same_counts(what, &full, &totals);
+            assert!(
+                totals.files.iter().all(|f| f.lines.is_empty()),
+                "{what}: line data kept"
+            );
+        }
+    }
+
+    #[test]
+    fn totals_only_after_path_resolution() {
+        // Go statements counted inside functions (the sources are read),
+        // and two paths of one report naming one file of the repository.
+        let dir = format!("{}/src/coverage/{FIXTURES}", env!("CARGO_MANIFEST_DIR"));
+        let text = |p: &str| std::fs::read_to_string(format!("{dir}/{p}")).unwrap();
+        let go = text("shop/coverage.out");
+        let go_tree = ListTree {
+            files: vec!["a/a.go".into(), "b/b.go".into(), "go.mod".into()],
+            modules: vec![(String::new(), "example.com/shop".into())],
+            texts: vec![
+                ("a/a.go".into(), text("shop/a/a.go")),
+                ("b/b.go".into(), text("shop/b/b.go")),
+            ],
+        };
+        let lcov = "SF:src/a.js\nDA:1,1\nDA:2,0\nend_of_record\nSF:./src/a.js\nDA:2,3\nDA:3,0\nend_of_record\n";
+        let js_tree = ListTree {
+            files: vec!["src/a.js".into()],
+            ..ListTree::default()
+        };
+        for (what, text, tree) in [("go", go.as_str(), &go_tree), ("lcov", lcov, &js_tree)] {
+            let input = BytesInput::new("report", text.as_bytes());
+            let inputs: [&dyn Input; 1] = [&input];
+            let resolve = |detail| {
+                parse_coverage_with(&inputs, detail)
+                    .unwrap()
+                    .resolve(&inputs, &[Some(String::new())], tree, "/repo")
+                    .unwrap()
+            };
+            let (full, totals) = (resolve(Detail::Lines), resolve(Detail::Totals));
+            assert_same_counts(what, &full, &totals);
+        }
     }
 }
