@@ -3,8 +3,14 @@
 //! counting its lines (the floor any streaming parser pays).
 //!
 //! - Cobertura XML in coverage.py's layout, 10 MB and 100 MB;
-//! - Go coverprofiles of 1,000,000 lines: every block distinct, and the
-//!   `-coverpkg=./...` shape (the same blocks once per test binary).
+//! - Go coverprofiles of 100,000 and 1,000,000 lines: every block
+//!   distinct, and the `-coverpkg=./...` shape (the same 20,000 blocks once
+//!   per test binary: 5 binaries, then 50).
+//!
+//! Each is parsed twice: keeping line data (`Detail::Lines`, what
+//! `coverage report` and recording need) and totals only
+//! (`Detail::Totals`, what `coverage check --no-record` needs). Two sizes
+//! show whether memory grows with the input.
 //!
 //! Reported: throughput (MB/s, 10^6 bytes), the parser's peak heap (a
 //! counting allocator: the most bytes allocated at once while parsing,
@@ -12,7 +18,8 @@
 //! (VmHWM, reset before each run).
 //!
 //! Run: `cargo bench -p slipway-gates --bench parsers`
-//! (`-- --quick` for 10 MB and 100,000 lines only)
+//! (`-- --quick`: a tenth of each size: 1 and 10 MB, 10,000 and 100,000
+//! lines, 2,000 distinct blocks in the `-coverpkg` shape)
 
 // `is_multiple_of` is newer than the workspace's rust-version.
 #![allow(clippy::manual_is_multiple_of)]
@@ -24,7 +31,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use slipway_gates::{parse_coverage, FileInput, Input};
+use slipway_gates::{parse_coverage_with, Detail, FileInput, Input};
 
 struct Counting;
 
@@ -200,12 +207,11 @@ fn cobertura(path: &Path, target: u64) -> u64 {
     std::fs::metadata(path).unwrap().len()
 }
 
-/// A Go coverprofile of `lines` blocks. `binaries` > 1 repeats the same
-/// blocks once per test binary, as `-coverpkg=./...` does.
-fn coverprofile(path: &Path, lines: usize, binaries: usize) -> u64 {
+/// A Go coverprofile of `distinct` blocks written once per test binary:
+/// `binaries` > 1 repeats them, as `-coverpkg=./...` does.
+fn coverprofile(path: &Path, distinct: usize, binaries: usize) -> u64 {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
     writeln!(w, "mode: atomic").unwrap();
-    let distinct = lines / binaries;
     let mut counts = Rng(0xbeef);
     for b in 0..binaries {
         // The same blocks in every binary: positions restart the sequence.
@@ -240,10 +246,10 @@ fn coverprofile(path: &Path, lines: usize, binaries: usize) -> u64 {
     std::fs::metadata(path).unwrap().len()
 }
 
-fn parse(path: &Path) -> slipway_gates::CoverageReport {
+fn parse(path: &Path, detail: Detail) -> slipway_gates::CoverageReport {
     let input = FileInput::new(path);
     let inputs: [&dyn Input; 1] = [&input];
-    parse_coverage(&inputs)
+    parse_coverage_with(&inputs, detail)
         .expect("the generated report parses")
         .into_report()
 }
@@ -252,44 +258,55 @@ fn run(title: &str, path: &Path, size: u64) {
     println!("{title}: {:.1} MB", mb(size as usize));
     let (lines, m) = measure(|| line_count(path));
     row(&format!("baseline: line count ({lines} lines)"), size, &m);
-    let (report, m) = measure(|| parse(path));
-    row("parse + totals + line data", size, &m);
-    let line_records: usize = report.files.iter().map(|f| f.lines.len()).sum();
+    let (full, m) = measure(|| parse(path, Detail::Lines));
+    row("parse, totals and line data", size, &m);
+    let line_records: usize = full.files.iter().map(|f| f.lines.len()).sum();
     println!(
         "  -> {} files, {} line records, total {}% ({})",
-        report.files.len(),
+        full.files.len(),
         line_records,
-        report.percent().display(2),
-        report.format.name()
+        full.percent().display(2),
+        full.format.name()
     );
-    drop(report);
+    let (full_total, full_percent) = (full.total, full.percent());
+    drop(full);
+    let (totals, m) = measure(|| parse(path, Detail::Totals));
+    row("parse, totals only", size, &m);
+    assert_eq!(totals.total, full_total, "totals only counts as line data");
+    assert_eq!(totals.percent(), full_percent);
+    drop(totals);
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let dir = tempfile::tempdir().unwrap();
     let cob = dir.path().join("coverage.xml");
-    let sizes: &[u64] = if quick {
-        &[10_000_000]
-    } else {
-        &[10_000_000, 100_000_000]
-    };
-    for &target in sizes {
-        let size = cobertura(&cob, target);
+    // A tenth of each size in the quick pass.
+    let scale = if quick { 10 } else { 1 };
+    for target in [10_000_000, 100_000_000] {
+        let size = cobertura(&cob, target / scale);
         run("Cobertura (coverage.py layout)", &cob, size);
     }
     let profile = dir.path().join("coverage.out");
-    let lines = if quick { 100_000 } else { 1_000_000 };
-    let size = coverprofile(&profile, lines, 1);
-    run(
-        &format!("Go coverprofile, {lines} lines, all blocks distinct"),
-        &profile,
-        size,
-    );
-    let size = coverprofile(&profile, lines, 50);
-    run(
-        &format!("Go coverprofile, {lines} lines, -coverpkg shape (50 binaries)"),
-        &profile,
-        size,
-    );
+    for lines in [100_000, 1_000_000] {
+        let lines = lines / scale as usize;
+        let size = coverprofile(&profile, lines, 1);
+        run(
+            &format!("Go coverprofile, {lines} lines, all blocks distinct"),
+            &profile,
+            size,
+        );
+    }
+    let distinct = 20_000 / scale as usize;
+    for binaries in [5, 50] {
+        let size = coverprofile(&profile, distinct, binaries);
+        run(
+            &format!(
+                "Go coverprofile, {} lines, -coverpkg shape ({distinct} blocks, {binaries} binaries)",
+                distinct * binaries
+            ),
+            &profile,
+            size,
+        );
+    }
 }

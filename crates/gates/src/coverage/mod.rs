@@ -38,11 +38,13 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Detail {
     /// Only the counters of each file (the totals are exactly those of
-    /// [`Detail::Lines`]). Lines are counted as they stream by: a file
-    /// whose lines do not all come in ascending order, or that a report
-    /// names twice in a way that needs its lines to merge, is read again
-    /// for that file alone. Go's blocks are kept, merged, one per distinct
-    /// block: repeats merge by position (`set` ORs, `count` adds).
+    /// [`Detail::Lines`]). Lines are counted as they stream by. When a
+    /// file's lines do not all come in ascending order (or an Istanbul
+    /// file is named twice), the reports are read a second time keeping
+    /// that file's lines alone; when two paths resolve to one file, they
+    /// are read again with line data. Go keeps one record per distinct
+    /// block, as repeats merge by position (`set` ORs, `count` adds) and
+    /// statements are counted against the sources after resolution.
     Totals,
     /// Counters and every coverable line (base comparisons, patch
     /// coverage, the history).
