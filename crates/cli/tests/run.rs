@@ -127,8 +127,15 @@ jobs:
     assert!(build["outputs"]["tag"].as_str().unwrap().starts_with("v1-"));
     assert_eq!(job(&r.summary, "use")["conclusion"], "success");
     // The step summary is kept with the run and shown by `slipway show`.
-    let show = Slipway::new().args(["show", "1", "-C"]).args([dir.path()]).run();
-    assert!(show.stdout.contains("Deployed staging-eu"), "{}", show.stdout);
+    let show = Slipway::new()
+        .args(["show", "1", "-C"])
+        .args([dir.path()])
+        .run();
+    assert!(
+        show.stdout.contains("Deployed staging-eu"),
+        "{}",
+        show.stdout
+    );
 }
 
 #[test]
@@ -707,5 +714,65 @@ runs:
             .contains("input `who` is required by ./.github/actions/greet"),
         "{}",
         r.logs
+    );
+}
+
+#[test]
+fn the_codecov_step_records_gates_and_summarises_coverage() {
+    let workflow = r#"on: push
+jobs:
+  test:
+    runs-on: x
+    steps:
+      - uses: codecov/codecov-action@v3
+        with:
+          files: ./coverage/lcov.info
+          flags: web
+"#;
+    let dir = repo(workflow);
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("src")).unwrap();
+    std::fs::write(d.join("src/a.js"), "one\ntwo\nthree\nfour\n").unwrap();
+    std::fs::create_dir_all(d.join("coverage")).unwrap();
+    std::fs::write(
+        d.join("coverage/lcov.info"),
+        "TN:\nSF:src/a.js\nDA:1,1\nDA:2,1\nDA:3,0\nDA:4,0\nend_of_record\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("slipway.toml"), "[coverage]\nfail-under = 80\n").unwrap();
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "report"]);
+    let r = run(d, &[]);
+    assert_eq!(r.code, 1, "50% is below 80%: {}", r.logs);
+    assert!(
+        r.logs.contains("coverage of `web` is below 80%"),
+        "{}",
+        r.logs
+    );
+
+    std::fs::write(
+        d.join("slipway.toml"),
+        "[coverage]\n[coverage.flags.web]\nfail-under = 40\n",
+    )
+    .unwrap();
+    git(d, &["commit", "-qam", "lower the bar"]);
+    let r = run(d, &[]);
+    assert_eq!(r.code, 0, "{}", r.logs);
+    let trend = Slipway::new()
+        .args([
+            "coverage", "trend", "--flag", "web", "--format", "json", "-C",
+        ])
+        .args([d])
+        .run();
+    let trend: Value = serde_json::from_str(&trend.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", trend.stdout, trend.stderr));
+    let points = trend["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "both runs recorded: {trend}");
+    assert_eq!(points[1]["percent"], 50.0);
+    let show = Slipway::new().args(["show", "2", "-C"]).args([d]).run();
+    assert!(
+        show.stdout.contains("50.00%"),
+        "the markdown summary is kept: {}",
+        show.stdout
     );
 }

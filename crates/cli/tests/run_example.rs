@@ -54,4 +54,26 @@ fn the_examples_test_jobs_pass() {
         "go tool cover's total is missing:\n{}",
         out.stderr
     );
+    // Each "Upload coverage report" step recorded its flag, gated at the
+    // example's 80% (slipway.toml).
+    for flag in ["svc-portal", "svc-smarttab", "mpac-pgw", "frontend"] {
+        let trend = Slipway::new()
+            .args([
+                "coverage", "trend", "--flag", flag, "--format", "json", "-C",
+            ])
+            .args([example_repo()])
+            .run();
+        let trend: serde_json::Value = serde_json::from_str(&trend.stdout)
+            .unwrap_or_else(|e| panic!("{flag}: {e}: {}{}", trend.stdout, trend.stderr));
+        let last = trend["points"]
+            .as_array()
+            .and_then(|p| p.last())
+            .unwrap_or_else(|| panic!("{flag} not recorded: {trend}"));
+        assert!(last["percent"].as_f64().unwrap() >= 80.0, "{flag}: {last}");
+    }
+    assert!(
+        out.stderr.contains("coverage `frontend` recorded"),
+        "the upload step did not record:\n{}",
+        out.stderr
+    );
 }

@@ -33,6 +33,7 @@ pub(crate) struct Shared {
     vars: Value,
     masker: Masker,
     gate: Option<crate::concurrency::Gate>,
+    slipway: Option<PathBuf>,
     events: mpsc::UnboundedSender<RunEvent>,
     event_path: PathBuf,
     run_id: u64,
@@ -65,6 +66,7 @@ impl Shared {
             vars: pairs_value(&spec.vars),
             masker,
             gate: spec.gate.clone(),
+            slipway: spec.slipway.clone(),
             events,
             event_path,
             run_id: spec.run_id,
@@ -847,8 +849,16 @@ async fn run_one_step(
             run_dir: shared.run_dir.clone(),
             env: full_env,
             sha: shared.event.sha.clone(),
+            branch: shared
+                .event
+                .head_ref
+                .clone()
+                .unwrap_or_else(|| shared.event.ref_name().to_string()),
+            repository: shared.event.repo.full_name.clone(),
+            slipway: shared.slipway.clone(),
         };
         let result = builtins::run(&uses.value, &input);
+        keep_summary(shared, &run.key, &result.summary);
         for (level, line) in &result.lines {
             shared.log(&run.key, Some(at), *level, line);
         }
@@ -1129,11 +1139,31 @@ fn keep_summary(shared: &Shared, job: &JobKey, summary: &str) {
     }
     use std::io::Write;
     let dir = shared.run_dir.join("summaries");
-    let name: String = job.label().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let name: String = job
+        .label()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let written = std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{name}.md"))))
+        .and_then(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(format!("{name}.md")))
+        })
         .and_then(|mut f| writeln!(f, "{}", summary.trim_end()));
     if let Err(e) = written {
-        shared.log(job, None, LogLevel::Warning, format!("cannot keep the step summary: {e}"));
+        shared.log(
+            job,
+            None,
+            LogLevel::Warning,
+            format!("cannot keep the step summary: {e}"),
+        );
     }
 }

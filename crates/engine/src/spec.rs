@@ -27,6 +27,9 @@ pub struct RunSpec {
     /// Where job-level `concurrency` groups are coordinated; without one,
     /// groups are not enforced.
     pub gate: Option<crate::concurrency::Gate>,
+    /// The slipway binary (for built-ins that run its commands, such as
+    /// the coverage upload); None where there is none, e.g. in tests.
+    pub slipway: Option<PathBuf>,
 }
 
 impl RunSpec {

@@ -111,10 +111,17 @@ impl<'t> PathResolver<'t> {
                     }
                 }
             }
+            // Relative to the report's folder, then to each folder above it,
+            // nearest first: tools often write `coverage/lcov.info` with
+            // paths relative to the project folder holding `coverage/`.
             if let Some(dir) = &ctx.report_dir {
-                let candidate = clean(&join(dir, &path));
-                if self.tree.is_file(&candidate) {
-                    return Ok(candidate);
+                let mut d = dir.clone();
+                while !d.is_empty() {
+                    let candidate = clean(&join(&d, &path));
+                    if self.tree.is_file(&candidate) {
+                        return Ok(candidate);
+                    }
+                    d = parent(&d);
                 }
             }
             let candidate = clean(&path);

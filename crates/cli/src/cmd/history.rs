@@ -204,13 +204,20 @@ pub fn show(args: ShowArgs) -> anyhow::Result<()> {
                 }
             }
             // What steps wrote to $GITHUB_STEP_SUMMARY, per job.
-            let summaries = args.dir.join(".slipway/runs").join(row.id.to_string()).join("summaries");
+            let summaries = args
+                .dir
+                .join(".slipway/runs")
+                .join(row.id.to_string())
+                .join("summaries");
             let mut files: Vec<PathBuf> = std::fs::read_dir(&summaries)
                 .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())
                 .unwrap_or_default();
             files.sort();
             for file in files {
-                let job = file.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let job = file
+                    .file_stem()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 println!("\n── summary of {job} ──");
                 print!("{}", std::fs::read_to_string(&file).unwrap_or_default());
             }

@@ -67,7 +67,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for job in &mut plan.jobs {
                 let Some(j) = wf.job(&job.id) else { continue };
                 for d in &unrunnable {
-                    if j.steps.iter().any(|s| s.uses.as_ref().is_some_and(|u| u.span == d.span)) {
+                    if j.steps
+                        .iter()
+                        .any(|s| s.uses.as_ref().is_some_and(|u| u.span == d.span))
+                    {
                         job.notes.push(format!("line {}: {}", d.line, d.message));
                     }
                 }

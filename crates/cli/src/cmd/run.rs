@@ -407,6 +407,7 @@ async fn run_workflow(
         run_dir: run_dir.clone(),
         host_path: std::env::var("PATH").unwrap_or_default(),
         gate: Some(slipway_engine::concurrency::Gate(gate.clone())),
+        slipway: std::env::current_exe().ok(),
     };
     if let Err(e) = spec.selected() {
         return Err(UsageError(e).into());

@@ -27,6 +27,12 @@ pub struct BuiltinInput {
     /// The step's environment, PATH included.
     pub env: Vec<(String, String)>,
     pub sha: String,
+    /// The branch the run is for (a pull request's head branch).
+    pub branch: String,
+    /// `owner/name`.
+    pub repository: String,
+    /// The slipway binary, for built-ins that use its commands.
+    pub slipway: Option<PathBuf>,
 }
 
 impl BuiltinInput {
@@ -50,6 +56,8 @@ impl BuiltinInput {
 #[derive(Debug, Default)]
 pub struct BuiltinResult {
     pub ok: bool,
+    /// Markdown for the job summary, as `$GITHUB_STEP_SUMMARY` holds it.
+    pub summary: String,
     pub outputs: Vec<(String, String)>,
     pub env: Vec<(String, String)>,
     /// Directories to put first on PATH for the following steps.
