@@ -29,18 +29,15 @@ pub fn state_db(dir: &Path) -> PathBuf {
     slipway_store::default_path(dir)
 }
 
-/// A job's folder name: its label with anything unsafe made `_`.
-pub fn job_dir_name(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// The folder name of a job id given on the command line (`--job`), as
+/// `JobKey::file_name` names a job without a matrix.
+pub fn job_dir_name(id: &str) -> String {
+    slipway_model::JobKey {
+        id: id.to_string(),
+        name: String::new(),
+        matrix: None,
+    }
+    .file_name()
 }
 
 /// Writes each log line to its step's file as it arrives, and keeps the
@@ -65,7 +62,7 @@ impl Recorder {
     fn write(&mut self, job: &JobKey, step: Option<usize>, line: &str) {
         let key = (job.label(), step);
         if !self.files.contains_key(&key) {
-            let dir = self.logs.join(job_dir_name(&key.0));
+            let dir = self.logs.join(job.file_name());
             let name = match step {
                 Some(i) => format!("{:03}.log", i + 1),
                 None => "job.log".to_string(),

@@ -4,10 +4,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use support::{example_repo, redact_shas, Slipway};
+use support::{example_repo, git, redact_shas, Slipway};
 
 fn plan_json(dir: &Path, args: &[&str]) -> Value {
     let run = Slipway::new()
@@ -171,27 +170,6 @@ fn push_to_a_feature_branch_triggers_nothing() {
 }
 
 // ---- triggers against a real repository ----
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Tester",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn write(dir: &Path, path: &str, text: &str) {
     let p = dir.join(path);

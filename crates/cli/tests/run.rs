@@ -7,71 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::Slipway;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Tester",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A git repository holding one workflow, committed.
-fn repo(workflow: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join(".github/workflows")).unwrap();
-    std::fs::write(d.join(".github/workflows/ci.yml"), workflow).unwrap();
-    std::fs::write(d.join(".gitignore"), ".slipway/\n").unwrap();
-    git(d, &["init", "-q"]);
-    git(d, &["add", "-A"]);
-    git(d, &["commit", "-qm", "init"]);
-    dir
-}
-
-struct Ran {
-    code: i32,
-    summary: Value,
-    logs: String,
-}
-
-fn run(dir: &Path, extra: &[&str]) -> Ran {
-    let out = Slipway::new()
-        .args(["run", "--format", "json", "-C"])
-        .args([dir])
-        .args(extra)
-        .run();
-    let summary = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
-    Ran {
-        code: out.code,
-        summary,
-        logs: out.stderr,
-    }
-}
-
-fn job<'a>(s: &'a Value, id: &str) -> &'a Value {
-    s["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["id"] == id)
-        .unwrap_or_else(|| panic!("no job {id} in {s}"))
-}
+use support::{git, job, repo, run_json as run, Slipway};
 
 #[test]
 fn outputs_env_files_and_path_flow_between_steps_and_jobs() {
@@ -402,7 +338,7 @@ jobs:
       - run: echo "not after cancel"
 "#,
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(["run", "--in-place", "-C"])
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())

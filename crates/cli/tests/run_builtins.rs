@@ -4,77 +4,17 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-use support::Slipway;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Tester",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A git repository holding one workflow, committed.
-fn repo(workflow: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join(".github/workflows")).unwrap();
-    std::fs::write(d.join(".github/workflows/ci.yml"), workflow).unwrap();
-    std::fs::write(d.join(".gitignore"), ".slipway/\n").unwrap();
-    git(d, &["init", "-q"]);
-    git(d, &["add", "-A"]);
-    git(d, &["commit", "-qm", "init"]);
-    dir
-}
+use support::{job, repo, Ran};
 
 /// Replaces the workflow of `dir` (runs are in place: no commit needed).
 fn rewrite(dir: &Path, workflow: &str) {
     std::fs::write(dir.join(".github/workflows/ci.yml"), workflow).unwrap();
 }
 
-struct Ran {
-    code: i32,
-    summary: Value,
-    logs: String,
-}
-
 fn run(dir: &Path) -> Ran {
-    let out = Slipway::new()
-        .args(["run", "--in-place", "--format", "json", "-C"])
-        .args([dir])
-        .run();
-    let summary = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
-    Ran {
-        code: out.code,
-        summary,
-        logs: out.stderr,
-    }
-}
-
-fn job<'a>(s: &'a Value, id: &str) -> &'a Value {
-    s["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["id"] == id)
-        .unwrap_or_else(|| panic!("no job {id} in {s}"))
+    support::run_json(dir, &["--in-place"])
 }
 
 fn step<'a>(s: &'a Value, job_id: &str, step_id: &str) -> &'a Value {

@@ -1,4 +1,6 @@
 //! Running the real binary on fixture folders, the way a user would.
+//! Each test file uses part of this.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,4 +107,71 @@ fn regex_lite(s: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// git with a fixed identity and default branch, failing the test on error.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Tester",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git repository holding one workflow, committed.
+pub fn repo(workflow: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".github/workflows")).unwrap();
+    std::fs::write(d.join(".github/workflows/ci.yml"), workflow).unwrap();
+    std::fs::write(d.join(".gitignore"), ".slipway/\n").unwrap();
+    git(d, &["init", "-q"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "init"]);
+    dir
+}
+
+/// `slipway run --format json` on a repository: exit code, summary, logs.
+pub struct Ran {
+    pub code: i32,
+    pub summary: serde_json::Value,
+    pub logs: String,
+}
+
+pub fn run_json(dir: &Path, extra: &[&str]) -> Ran {
+    let out = Slipway::new()
+        .args(["run", "--format", "json", "-C"])
+        .args([dir])
+        .args(extra)
+        .run();
+    let summary = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
+    Ran {
+        code: out.code,
+        summary,
+        logs: out.stderr,
+    }
+}
+
+/// A job of a run summary by id.
+pub fn job<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == id)
+        .unwrap_or_else(|| panic!("no job {id} in {s}"))
 }

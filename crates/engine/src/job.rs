@@ -139,18 +139,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
     let _ = shared.events.send(RunEvent::JobStarted {
         job: run.key.clone(),
     });
-    let label: String = run
-        .key
-        .label()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let label = run.key.file_name();
     let temp = shared.run_dir.join("jobs").join(&label);
     let _ = std::fs::create_dir_all(temp.join("tmp"));
 
@@ -1139,17 +1128,7 @@ fn keep_summary(shared: &Shared, job: &JobKey, summary: &str) {
     }
     use std::io::Write;
     let dir = shared.run_dir.join("summaries");
-    let name: String = job
-        .label()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = job.file_name();
     let written = std::fs::create_dir_all(&dir)
         .and_then(|_| {
             std::fs::OpenOptions::new()

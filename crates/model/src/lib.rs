@@ -46,6 +46,21 @@ pub struct JobKey {
 }
 
 impl JobKey {
+    /// The label with anything but ASCII letters, digits and `-` made
+    /// `_`: the name of the job's folders and files under a run.
+    pub fn file_name(&self) -> String {
+        self.label()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
     /// `id` or `id (values)`, for log prefixes.
     pub fn label(&self) -> String {
         match &self.matrix {
