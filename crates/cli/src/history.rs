@@ -45,6 +45,7 @@ pub fn job_dir_name(id: &str) -> String {
 pub struct Recorder {
     logs: PathBuf,
     files: HashMap<(String, Option<usize>), File>,
+    dirs: std::collections::HashSet<PathBuf>,
     pub finished: Vec<Json>,
     pub started: Vec<JobKey>,
 }
@@ -54,6 +55,7 @@ impl Recorder {
         Recorder {
             logs: run_dir.join("logs"),
             files: HashMap::new(),
+            dirs: Default::default(),
             finished: Vec::new(),
             started: Vec::new(),
         }
@@ -63,16 +65,18 @@ impl Recorder {
         let key = (job.label(), step);
         if !self.files.contains_key(&key) {
             let dir = self.logs.join(job.file_name());
+            // One folder per job: create it once, not per step file.
+            if self.dirs.insert(dir.clone()) {
+                let _ = std::fs::create_dir_all(&dir);
+            }
             let name = match step {
                 Some(i) => format!("{:03}.log", i + 1),
                 None => "job.log".to_string(),
             };
-            let file = std::fs::create_dir_all(&dir).and_then(|_| {
-                File::options()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(name))
-            });
+            let file = File::options()
+                .create(true)
+                .append(true)
+                .open(dir.join(name));
             match file {
                 Ok(f) => {
                     self.files.insert(key.clone(), f);

@@ -131,6 +131,8 @@ struct JobState {
     /// Inside a local action: the outer step whose log the steps write to.
     nested_in: Option<usize>,
     depth: usize,
+    /// GitHub's default variables for this job, computed once.
+    defaults: std::sync::Arc<Vec<(String, String)>>,
 }
 
 pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) -> InstanceResult {
@@ -234,7 +236,9 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         temp,
         nested_in: None,
         depth: 0,
+        defaults: std::sync::Arc::new(Vec::new()),
     };
+    state.defaults = std::sync::Arc::new(default_env(&shared, job, &state.temp));
     let mut steps: Vec<StepSummary> = Vec::new();
 
     // The job's own timeout cancels its steps; the run's cancel does too.
@@ -631,7 +635,7 @@ async fn run_one_step(
     }
     state.ctx.insert("env", pairs_value(&env));
 
-    let mut full_env = default_env(shared, job, &state.temp);
+    let mut full_env = (*state.defaults).clone();
     for (k, v) in &env {
         set(&mut full_env, k, v);
     }
@@ -1054,6 +1058,7 @@ async fn run_local_action(
                 files_dir,
                 nested_in: Some(at),
                 depth: state.depth + 1,
+                defaults: state.defaults.clone(),
             };
             sub.ctx.insert("inputs", pairs_value(&inputs));
             sub.ctx.insert("steps", Value::Object(Vec::new()));
