@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value as Json};
 use slipway_model::{JobKey, RunEvent};
 
 /// Milliseconds since the Unix epoch.
@@ -40,14 +39,11 @@ pub fn job_dir_name(id: &str) -> String {
     .file_name()
 }
 
-/// Writes each log line to its step's file as it arrives, and keeps the
-/// list of finished jobs for the summary.
+/// Writes each log line to its step's file as it arrives.
 pub struct Recorder {
     logs: PathBuf,
     files: HashMap<(String, Option<usize>), File>,
     dirs: std::collections::HashSet<PathBuf>,
-    pub finished: Vec<Json>,
-    pub started: Vec<JobKey>,
 }
 
 impl Recorder {
@@ -56,8 +52,6 @@ impl Recorder {
             logs: run_dir.join("logs"),
             files: HashMap::new(),
             dirs: Default::default(),
-            finished: Vec::new(),
-            started: Vec::new(),
         }
     }
 
@@ -89,56 +83,18 @@ impl Recorder {
         }
     }
 
-    /// Record one event; returns true when the summary changed (a job
-    /// started or ended), so a run killed mid-job still shows that job.
-    pub fn record(&mut self, event: &RunEvent, line: Option<&str>) -> bool {
+    /// Write the event's line to its step's log file.
+    pub fn record(&mut self, event: &RunEvent, line: Option<&str>) {
+        let Some(line) = line else { return };
         match event {
-            RunEvent::JobStarted { job } => {
-                self.started.push(job.clone());
-                true
+            RunEvent::Log { job, step, .. } => self.write(job, *step, line),
+            RunEvent::StepStarted { job, step, .. } | RunEvent::StepFinished { job, step, .. } => {
+                self.write(job, Some(*step), line)
             }
-            RunEvent::Log { job, step, .. } => {
-                if let Some(line) = line {
-                    self.write(job, *step, line);
-                }
-                false
+            RunEvent::JobStarted { job } | RunEvent::JobFinished { job, .. } => {
+                self.write(job, None, line)
             }
-            RunEvent::StepStarted { job, step, .. } => {
-                if let Some(line) = line {
-                    self.write(job, Some(*step), line);
-                }
-                false
-            }
-            RunEvent::StepFinished { job, step, .. } => {
-                if let Some(line) = line {
-                    self.write(job, Some(*step), line);
-                }
-                false
-            }
-            RunEvent::JobFinished {
-                job,
-                conclusion,
-                seconds,
-            } => {
-                self.started.retain(|k| k != job);
-                self.finished.push(json!({
-                    "id": job.id, "name": job.name,
-                    "matrix": job.matrix.as_ref().and_then(|m| serde_json::from_str::<Json>(m).ok()),
-                    "conclusion": conclusion, "seconds": seconds,
-                }));
-                true
-            }
-            _ => false,
+            RunEvent::RunFinished { .. } => {}
         }
-    }
-
-    /// The summary while the run goes on: finished jobs, and the ones
-    /// still running.
-    pub fn partial_summary(&self, run_id: i64) -> String {
-        let mut jobs = self.finished.clone();
-        for job in &self.started {
-            jobs.push(json!({"id": job.id, "name": job.name, "conclusion": "running"}));
-        }
-        json!({"run_id": run_id, "conclusion": "running", "jobs": jobs}).to_string()
     }
 }

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "concurrency groups",
         include_str!("../migrations/0003_concurrency.sql"),
     ),
+    (
+        4,
+        "run jobs",
+        include_str!("../migrations/0004_run_jobs.sql"),
+    ),
 ];
 
 #[derive(Debug)]

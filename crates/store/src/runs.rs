@@ -25,6 +25,17 @@ pub struct RunRow {
     pub summary: String,
 }
 
+/// A job of a run as recorded while the run goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunJobRow {
+    pub id: String,
+    pub name: String,
+    /// The matrix combination as JSON text.
+    pub matrix: Option<String>,
+    pub conclusion: String,
+    pub seconds: f64,
+}
+
 /// What is known when a run starts.
 pub struct NewRun<'a> {
     pub repository: &'a str,
@@ -82,16 +93,6 @@ impl SqliteStore {
         Ok(id)
     }
 
-    /// Keep the summary current while the run goes on.
-    pub async fn update_run_summary(&self, id: i64, summary: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET summary = ? WHERE id = ?")
-            .bind(summary)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     pub async fn finish_run(
         &self,
         id: i64,
@@ -107,6 +108,77 @@ impl SqliteStore {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// A job started: `key` tells instances of a matrix job apart.
+    pub async fn job_started(
+        &self,
+        run_id: i64,
+        key: &str,
+        id: &str,
+        name: &str,
+        matrix: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO run_jobs (run_id, job_key, seq, id, name, matrix, conclusion)
+             VALUES (?1, ?2, (SELECT COUNT(*) FROM run_jobs WHERE run_id = ?1), ?3, ?4, ?5, 'running')",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(id)
+        .bind(name)
+        .bind(matrix)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A job ended (or was decided without starting: skipped, cancelled).
+    pub async fn job_finished(
+        &self,
+        run_id: i64,
+        key: &str,
+        id: &str,
+        name: &str,
+        matrix: Option<&str>,
+        conclusion: &str,
+        seconds: f64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO run_jobs (run_id, job_key, seq, id, name, matrix, conclusion, seconds)
+             VALUES (?1, ?2, (SELECT COUNT(*) FROM run_jobs WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (run_id, job_key) DO UPDATE SET conclusion = ?6, seconds = ?7",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(id)
+        .bind(name)
+        .bind(matrix)
+        .bind(conclusion)
+        .bind(seconds)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The jobs recorded for a run, in the order they started.
+    pub async fn run_jobs(&self, run_id: i64) -> Result<Vec<RunJobRow>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, matrix, conclusion, seconds FROM run_jobs WHERE run_id = ? ORDER BY seq")
+            .bind(run_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RunJobRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    matrix: r.try_get("matrix")?,
+                    conclusion: r.try_get("conclusion")?,
+                    seconds: r.try_get("seconds")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Runs still `running` whose process is gone become `interrupted`;
@@ -172,6 +244,25 @@ mod tests {
         };
         let a = store.start_run(&new("aaa")).await.unwrap();
         let b = store.start_run(&new("bbb")).await.unwrap();
+        store
+            .job_started(b, "build", "build", "Build", None)
+            .await
+            .unwrap();
+        store
+            .job_started(b, "test (1)", "test", "Test (1)", Some("{\"n\":1}"))
+            .await
+            .unwrap();
+        store
+            .job_finished(b, "build", "build", "Build", None, "success", 1.5)
+            .await
+            .unwrap();
+        let jobs = store.run_jobs(b).await.unwrap();
+        assert_eq!(
+            jobs.iter()
+                .map(|j| (j.name.as_str(), j.conclusion.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("Build", "success"), ("Test (1)", "running")]
+        );
         store
             .finish_run(a, "success", 2000, r#"{"run_id":1}"#)
             .await

@@ -134,30 +134,42 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// The stored summary, with the run's current status as its conclusion
-/// (`running`, `interrupted`) until it finished.
-fn summary_of(row: &RunRow) -> Json {
-    let mut summary: Json = serde_json::from_str(&row.summary).unwrap_or_else(|_| json!({}));
-    summary["run_id"] = json!(row.id);
-    if matches!(row.status.as_str(), "running" | "interrupted") {
-        summary["conclusion"] = json!(row.status);
-        if let Some(jobs) = summary["jobs"].as_array_mut() {
-            for job in jobs {
-                if job["conclusion"] == "running" && row.status == "interrupted" {
-                    job["conclusion"] = json!("interrupted");
-                }
-            }
-        }
+/// The run as `show` prints it: the stored summary once it finished; while
+/// it runs (or if its process died), its jobs as recorded so far, with the
+/// run's status (`running`, `interrupted`) as the conclusion.
+async fn summary_of(store: &SqliteStore, row: &RunRow) -> anyhow::Result<Json> {
+    if !matches!(row.status.as_str(), "running" | "interrupted") {
+        let mut summary: Json = serde_json::from_str(&row.summary).unwrap_or_else(|_| json!({}));
+        summary["run_id"] = json!(row.id);
+        return Ok(summary);
     }
-    summary
+    let jobs: Vec<Json> = store
+        .run_jobs(row.id)
+        .await?
+        .into_iter()
+        .map(|j| {
+            let conclusion = if j.conclusion == "running" {
+                row.status.clone()
+            } else {
+                j.conclusion
+            };
+            json!({
+                "id": j.id, "name": j.name,
+                "matrix": j.matrix.as_deref().and_then(|m| serde_json::from_str::<Json>(m).ok()),
+                "conclusion": conclusion, "seconds": j.seconds,
+            })
+        })
+        .collect();
+    Ok(json!({"run_id": row.id, "conclusion": row.status, "jobs": jobs}))
 }
 
 pub fn show(args: ShowArgs) -> anyhow::Result<()> {
-    let row = runtime()?.block_on(async {
+    let (row, summary) = runtime()?.block_on(async {
         let store = open(&args.dir).await?;
-        get(&store, args.run).await
+        let row = get(&store, args.run).await?;
+        let summary = summary_of(&store, &row).await?;
+        anyhow::Ok((row, summary))
     })?;
-    let summary = summary_of(&row);
     match args.format {
         Format::Json => print_json(&summary),
         Format::Text => {

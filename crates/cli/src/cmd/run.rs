@@ -423,44 +423,49 @@ async fn run_workflow(
         let mut recorder = crate::history::Recorder::new(&recorder_dir);
         let mut view = crate::live::LiveView::new();
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-        let mut dirty = false;
-        let mut last_write = std::time::Instant::now();
         loop {
             let event = tokio::select! {
                 event = rx.recv() => match event {
                     Some(event) => event,
                     None => break,
                 },
-                // Redraw the elapsed times on a terminal; write the summary
-                // if jobs started or ended since the last write.
-                _ = tick.tick() => {
-                    if dirty {
-                        let _ = recorder_store
-                            .update_run_summary(run_id as i64, &recorder.partial_summary(run_id as i64))
-                            .await;
-                        dirty = false;
-                        last_write = std::time::Instant::now();
-                    }
-                    if live {
-                        print!("{}", view.frame(&[], std::time::Instant::now()));
-                        let _ = std::io::stdout().flush();
-                    }
+                // Redraw the elapsed times on a terminal.
+                _ = tick.tick(), if live => {
+                    print!("{}", view.frame(&[], std::time::Instant::now()));
+                    let _ = std::io::stdout().flush();
                     continue;
                 }
             };
             let line = report_line(&event, &mut names);
-            // The summary in the store follows the run, at most every
-            // 250 ms: a write per job would cost more than the job itself.
-            if recorder.record(&event, line.as_deref()) {
-                dirty = true;
-                if last_write.elapsed() >= std::time::Duration::from_millis(250) {
-                    let _ = recorder_store
-                        .update_run_summary(run_id as i64, &recorder.partial_summary(run_id as i64))
-                        .await;
-                    dirty = false;
-                    last_write = std::time::Instant::now();
+            recorder.record(&event, line.as_deref());
+            // Jobs are recorded as they start and end, one small row each, so
+            // a run whose process dies still shows what it did.
+            let id = run_id as i64;
+            let _ = match &event {
+                RunEvent::JobStarted { job } => {
+                    recorder_store
+                        .job_started(id, &job.label(), &job.id, &job.name, job.matrix.as_deref())
+                        .await
                 }
-            }
+                RunEvent::JobFinished {
+                    job,
+                    conclusion,
+                    seconds,
+                } => {
+                    recorder_store
+                        .job_finished(
+                            id,
+                            &job.label(),
+                            &job.id,
+                            &job.name,
+                            job.matrix.as_deref(),
+                            conclusion.as_str(),
+                            *seconds,
+                        )
+                        .await
+                }
+                _ => Ok(()),
+            };
             if live {
                 let above = view.event(&event, std::time::Instant::now());
                 print!("{}", view.frame(&above, std::time::Instant::now()));
