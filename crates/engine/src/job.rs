@@ -615,21 +615,14 @@ async fn run_one_step(
             }
         }
         Err(e) => {
-            shared.log(
-                &run.key,
-                Some(at),
-                LogLevel::Error,
-                format!("error: step `env`: {e}"),
-            );
-            return finish_step(
+            return fail_step(
                 shared,
                 run,
                 step,
                 state,
                 &name,
-                Conclusion::Failure,
-                Vec::new(),
                 started,
+                format!("error: step `env`: {e}"),
             );
         }
     }
@@ -664,21 +657,14 @@ async fn run_one_step(
         Ok(Some(dir)) => shared.workspace.join(dir),
         Ok(None) => shared.workspace.clone(),
         Err(e) => {
-            shared.log(
-                &run.key,
-                Some(at),
-                LogLevel::Error,
-                format!("error: `working-directory`: {e}"),
-            );
-            return finish_step(
+            return fail_step(
                 shared,
                 run,
                 step,
                 state,
                 &name,
-                Conclusion::Failure,
-                Vec::new(),
                 started,
+                format!("error: `working-directory`: {e}"),
             );
         }
     };
@@ -687,21 +673,14 @@ async fn run_one_step(
         let script = match script.template.eval(&state.ctx) {
             Ok(v) => v.to_display_string(),
             Err(e) => {
-                shared.log(
-                    &run.key,
-                    Some(at),
-                    LogLevel::Error,
-                    format!("error: the script's expression failed: {}", e.message),
-                );
-                return finish_step(
+                return fail_step(
                     shared,
                     run,
                     step,
                     state,
                     &name,
-                    Conclusion::Failure,
-                    Vec::new(),
                     started,
+                    format!("error: the script's expression failed: {}", e.message),
                 );
             }
         };
@@ -796,21 +775,14 @@ async fn run_one_step(
             match v.template.eval(&state.ctx) {
                 Ok(value) => with.push((k.value.clone(), value.to_display_string())),
                 Err(e) => {
-                    shared.log(
-                        &run.key,
-                        Some(at),
-                        LogLevel::Error,
-                        format!("error: input `{}`: {}", k.value, e.message),
-                    );
-                    return finish_step(
+                    return fail_step(
                         shared,
                         run,
                         step,
                         state,
                         &name,
-                        Conclusion::Failure,
-                        Vec::new(),
                         started,
+                        format!("error: input `{}`: {}", k.value, e.message),
                     );
                 }
             }
@@ -1150,4 +1122,28 @@ fn keep_summary(shared: &Shared, job: &JobKey, summary: &str) {
             format!("cannot keep the step summary: {e}"),
         );
     }
+}
+
+/// Log why a step failed before it could run, and finish it as failed.
+fn fail_step(
+    shared: &Shared,
+    run: &JobRun,
+    step: &Step,
+    state: &mut JobState,
+    name: &str,
+    started: Instant,
+    message: String,
+) -> StepSummary {
+    let at = state.nested_in.unwrap_or(step.index);
+    shared.log(&run.key, Some(at), LogLevel::Error, message);
+    finish_step(
+        shared,
+        run,
+        step,
+        state,
+        name,
+        Conclusion::Failure,
+        Vec::new(),
+        started,
+    )
 }
