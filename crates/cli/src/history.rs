@@ -42,7 +42,7 @@ pub fn job_dir_name(id: &str) -> String {
 /// Writes each log line to its step's file as it arrives.
 pub struct Recorder {
     logs: PathBuf,
-    files: HashMap<(String, Option<usize>), File>,
+    files: HashMap<String, File>,
     dirs: std::collections::HashSet<PathBuf>,
 }
 
@@ -55,23 +55,18 @@ impl Recorder {
         }
     }
 
+    /// One file per job (`logs/<job>.log`), each line led by its step's
+    /// number (1-based; 0 for the job's own lines) and a tab, which
+    /// `slipway logs` filters on and strips. A file per step would cost a
+    /// new file per step, more than a short step takes.
     fn write(&mut self, job: &JobKey, step: Option<usize>, line: &str) {
-        let key = (job.label(), step);
+        let key = job.label();
         if !self.files.contains_key(&key) {
-            let dir = self.logs.join(job.file_name());
-            // One folder per job: create it once, not per step file.
-            if self.dirs.insert(dir.clone()) {
-                let _ = std::fs::create_dir_all(&dir);
+            if self.dirs.insert(self.logs.clone()) {
+                let _ = std::fs::create_dir_all(&self.logs);
             }
-            let name = match step {
-                Some(i) => format!("{:03}.log", i + 1),
-                None => "job.log".to_string(),
-            };
-            let file = File::options()
-                .create(true)
-                .append(true)
-                .open(dir.join(name));
-            match file {
+            let path = self.logs.join(format!("{}.log", job.file_name()));
+            match File::options().create(true).append(true).open(path) {
                 Ok(f) => {
                     self.files.insert(key.clone(), f);
                 }
@@ -79,7 +74,8 @@ impl Recorder {
             }
         }
         if let Some(f) = self.files.get_mut(&key) {
-            let _ = writeln!(f, "{line}");
+            let number = step.map(|s| s + 1).unwrap_or(0);
+            let _ = writeln!(f, "{number}\t{line}");
         }
     }
 

@@ -438,6 +438,21 @@ jobs:
         .run();
     assert!(logs.stdout.contains("hello from first"), "{}", logs.stdout);
     assert!(!logs.stdout.contains("second started"), "{}", logs.stdout);
+    let step = Slipway::new()
+        .args(["logs", "1", "--job", "second", "--step", "1", "-C"])
+        .args([d])
+        .run();
+    assert!(step.stdout.contains("second started"), "{}", step.stdout);
+    assert!(
+        !step.stdout.contains("started: second"),
+        "job lines are not step 1's: {}",
+        step.stdout
+    );
+    let none = Slipway::new()
+        .args(["logs", "1", "--job", "second", "--step", "7", "-C"])
+        .args([d])
+        .run();
+    assert_eq!(none.code, 2, "{}", none.stdout);
 
     // A finished run: `show` has the summary `run --format json` printed.
     std::fs::write(d.join(".github/workflows/ci.yml"), "on: push\njobs:\n  quick:\n    runs-on: x\n    steps: [{id: s, run: echo \"v=1\" >> $GITHUB_OUTPUT}]\n").unwrap();

@@ -693,7 +693,9 @@ async fn run_one_step(
         )
         .ok()
         .flatten();
-        let files = FileCommands::in_dir(&state.files_dir, step.index);
+        // One set of environment files per job, emptied before each step:
+        // creating five new files a step costs more than short steps do.
+        let files = FileCommands::in_dir(&state.files_dir, 0);
         let command = StepCommand {
             script,
             shell,
@@ -1063,7 +1065,7 @@ async fn run_local_action(
             for (k, v) in &inputs {
                 set(&mut env, &input_var(k), v);
             }
-            let files = FileCommands::in_dir(&state.files_dir, at);
+            let files = FileCommands::in_dir(&state.files_dir, 0);
             let command = StepCommand {
                 script: format!("exec node \"{}\"", dir.join(main).display()),
                 shell: Some("bash".into()),

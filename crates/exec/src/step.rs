@@ -1,7 +1,6 @@
 //! One step, start to finish: shell, script file, process, output, files.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::time::sleep_until;
@@ -26,7 +25,9 @@ pub struct StepCommand {
     /// except the parent's `PATH` when this has none.
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
-    /// `RUNNER_TEMP`: the script file is written here.
+    /// RUNNER_TEMP: the script file is written here, under one name per
+    /// kind of script, so steps running at the same time need different
+    /// folders (the engine gives each job its own).
     pub temp_dir: PathBuf,
 }
 
@@ -200,8 +201,8 @@ pub async fn run_step(
     let mut commands = Processor::new(allow_unsecure);
     let reason = supervise(&mut process, &cmd, &mut commands, masker, sink, &cancel).await;
     drop(process);
-    // The script may hold secrets substituted into it.
-    let _ = std::fs::remove_file(&script_path);
+    // The script may hold secrets substituted into it: empty it.
+    let _ = std::fs::write(&script_path, "");
 
     let mut outcome = collect(reason, commands, files, masker, sink);
     outcome.duration = started.elapsed();
@@ -300,23 +301,19 @@ fn write_script(dir: &Path, extension: &str, contents: &str) -> Result<PathBuf, 
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    static NEXT: AtomicU64 = AtomicU64::new(0);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = format!(
-        "step-{}-{}-{nanos:08x}{extension}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
+    // Steps of a job run one at a time in the job's own temp folder, so one
+    // name per kind of script serves them all. Reusing the file (emptied
+    // after each step) spares the filesystem a new inode per step, which
+    // costs more than a short step takes.
+    let name = format!("step-script{extension}");
     let path = dir.join(name);
     // Owner-only and executable: the script may hold secrets, and a custom
     // shell of just `{0}` runs the file itself.
     std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o700)
         .open(&path)
         .and_then(|mut f| f.write_all(contents.as_bytes()))

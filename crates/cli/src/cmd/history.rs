@@ -238,39 +238,37 @@ pub fn show(args: ShowArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The log files of a run, in order: per job folder, job.log then steps.
-fn log_files(run_dir: &Path, job: Option<&str>, step: Option<usize>) -> Vec<(String, PathBuf)> {
-    let mut jobs: Vec<PathBuf> = std::fs::read_dir(run_dir.join("logs"))
+/// The log files of a run (one per job), in name order, for `--job` when given.
+fn log_files(run_dir: &Path, job: Option<&str>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("logs"))
         .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
-    jobs.sort();
+    files.sort();
     let wanted = job.map(job_dir_name);
-    let mut out = Vec::new();
-    for dir in jobs {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if let Some(w) = &wanted {
-            if &name != w && !name.starts_with(&format!("{w}_")) {
-                continue;
-            }
-        }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.sort();
-        for file in files {
-            let stem = file
+    files
+        .into_iter()
+        .filter(|f| {
+            let stem = f
                 .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
+                .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if let Some(n) = step {
-                if stem.parse::<usize>().ok() != Some(n) {
-                    continue;
-                }
+            match &wanted {
+                Some(w) => &stem == w || stem.starts_with(&format!("{w}_")),
+                None => true,
             }
-            out.push((name.clone(), file));
+        })
+        .collect()
+}
+
+/// The lines of a log chunk for `--step` (all when None), without the step
+/// number each line starts with.
+fn log_lines(chunk: &str, step: Option<usize>) -> String {
+    let mut out = String::new();
+    for line in chunk.lines() {
+        let (number, text) = line.split_once('\t').unwrap_or(("0", line));
+        if step.is_none_or(|s| number.parse::<usize>().ok() == Some(s)) {
+            out.push_str(text);
+            out.push('\n');
         }
     }
     out
@@ -282,10 +280,12 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<()> {
     let row = rt.block_on(get(&store, args.run))?;
     let run_dir = args.dir.join(".slipway/runs").join(row.id.to_string());
     let mut printed: std::collections::HashMap<PathBuf, u64> = Default::default();
+    let mut any_shown = false;
     let stdout = std::io::stdout();
     loop {
-        let files = log_files(&run_dir, args.job.as_deref(), args.step);
-        for (_, file) in &files {
+        let files = log_files(&run_dir, args.job.as_deref());
+        let mut shown = false;
+        for file in &files {
             let done = printed.get(file).copied().unwrap_or(0);
             let Ok(bytes) = std::fs::read(file) else {
                 continue;
@@ -297,14 +297,20 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<()> {
                 .map(|p| p + 1)
                 .unwrap_or(0) as u64;
             if upto > done {
+                let text = log_lines(
+                    &String::from_utf8_lossy(&bytes[done as usize..upto as usize]),
+                    args.step,
+                );
+                shown |= !text.is_empty();
                 let mut out = stdout.lock();
-                out.write_all(&bytes[done as usize..upto as usize])?;
+                out.write_all(text.as_bytes())?;
                 out.flush()?;
                 printed.insert(file.clone(), upto);
             }
         }
+        any_shown |= shown;
         if !args.follow {
-            if files.is_empty() {
+            if !any_shown {
                 return Err(UsageError(format!(
                     "run {} has no logs{}",
                     row.id,
@@ -327,7 +333,7 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<()> {
             if printed.values().sum::<u64>()
                 == files
                     .iter()
-                    .map(|(_, f)| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+                    .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
                     .sum::<u64>()
             {
                 return Ok(());
