@@ -243,18 +243,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
 
     // The job's own timeout cancels its steps; the run's cancel does too.
     let job_cancel = run.cancel.child_token();
-    let timeout = match &job.timeout_minutes {
-        Some(NumberOr::Number(m)) => Duration::from_secs_f64(m * 60.0),
-        Some(NumberOr::Expr(t)) => t
-            .template
-            .eval(&state.ctx)
-            .map(|v| v.to_number())
-            .ok()
-            .filter(|n| n.is_finite() && *n > 0.0)
-            .map(|m| Duration::from_secs_f64(m * 60.0))
-            .unwrap_or(DEFAULT_JOB_TIMEOUT),
-        None => DEFAULT_JOB_TIMEOUT,
-    };
+    let timeout = minutes(job.timeout_minutes.as_ref(), &state.ctx).unwrap_or(DEFAULT_JOB_TIMEOUT);
     let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let timer = {
         let job_cancel = job_cancel.clone();
@@ -418,6 +407,19 @@ fn eval_text(text: Option<&Text>, ctx: &MapContexts) -> Result<Option<String>, S
             .map(|v| Some(v.to_display_string()))
             .map_err(|e| e.message),
         None => Ok(None),
+    }
+}
+
+/// `timeout-minutes` as a duration; None when absent, or an expression
+/// that fails or does not give a positive number.
+fn minutes(value: Option<&NumberOr>, ctx: &MapContexts) -> Option<Duration> {
+    match value? {
+        // The reader accepts only finite numbers of zero or more.
+        NumberOr::Number(m) => Some(Duration::from_secs_f64(m * 60.0)),
+        NumberOr::Expr(t) => {
+            let m = t.template.eval(ctx).ok()?.to_number();
+            (m.is_finite() && m > 0.0).then(|| Duration::from_secs_f64(m * 60.0))
+        }
     }
 }
 
@@ -636,17 +638,7 @@ async fn run_one_step(
     path.push(shared.host_path.clone());
     set(&mut full_env, "PATH", &path.join(":"));
 
-    let timeout = match &step.timeout_minutes {
-        Some(NumberOr::Number(m)) => Some(Duration::from_secs_f64(m * 60.0)),
-        Some(NumberOr::Expr(t)) => t
-            .template
-            .eval(&state.ctx)
-            .map(|v| v.to_number())
-            .ok()
-            .filter(|n| n.is_finite() && *n > 0.0)
-            .map(|m| Duration::from_secs_f64(m * 60.0)),
-        None => None,
-    };
+    let timeout = minutes(step.timeout_minutes.as_ref(), &state.ctx);
     let working_directory = match eval_text(
         step.working_directory
             .as_ref()

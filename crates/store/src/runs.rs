@@ -119,21 +119,12 @@ impl SqliteStore {
         name: &str,
         matrix: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO run_jobs (run_id, job_key, seq, id, name, matrix, conclusion)
-             VALUES (?1, ?2, (SELECT COUNT(*) FROM run_jobs WHERE run_id = ?1), ?3, ?4, ?5, 'running')",
-        )
-        .bind(run_id)
-        .bind(key)
-        .bind(id)
-        .bind(name)
-        .bind(matrix)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.job_finished(run_id, key, id, name, matrix, "running", 0.0)
+            .await
     }
 
-    /// A job ended (or was decided without starting: skipped, cancelled).
+    /// A job ended (or was decided without starting: skipped, cancelled);
+    /// also how a start is recorded, as `running`.
     pub async fn job_finished(
         &self,
         run_id: i64,
