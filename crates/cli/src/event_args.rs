@@ -64,7 +64,8 @@ impl EventArgs {
     /// locally, say) go to `notes`.
     pub fn build(&self, dir: &Path, notes: &mut Vec<String>) -> anyhow::Result<Event> {
         let git = Git::new(dir);
-        let in_git = git.is_repository();
+        let facts = git.facts();
+        let in_git = facts.is_repository;
         let payload: Option<Json> = match &self.payload {
             Some(path) => {
                 // Relative to the current folder, else to the repository (-C).
@@ -110,31 +111,38 @@ impl EventArgs {
                     p(&["ref"])
                 }
             })
-            .or_else(|| git.current_ref())
+            .or_else(|| facts.current_ref.clone())
             .unwrap_or_else(|| "refs/heads/main".to_string());
         let head_ref = full_ref(&git, &head_ref);
-        let sha = match self.sha.clone().or_else(|| {
+        // The commit, its parent and its files in one git command.
+        let (sha, commit) = match self.sha.clone().or_else(|| {
             if is_pr {
                 p(&["pull_request", "head", "sha"])
             } else {
                 p(&["after"])
             }
         }) {
-            Some(s) => git.resolve(&s).unwrap_or(s),
-            None => match git.resolve(&head_ref) {
-                Some(s) => s,
+            Some(s) => match git.commit(&s) {
+                Some(c) => (c.info.sha.clone(), Some(c)),
+                None => (s, None),
+            },
+            None => match git.commit(&head_ref) {
+                Some(c) => (c.info.sha.clone(), Some(c)),
                 None if in_git => {
-                    let head = git.resolve("HEAD").unwrap_or_else(|| ZERO_SHA.to_string());
+                    let head = git.commit("HEAD");
+                    let sha = head
+                        .as_ref()
+                        .map_or_else(|| ZERO_SHA.to_string(), |c| c.info.sha.clone());
                     notes.push(format!(
                         "`{head_ref}` does not exist in this repository; using HEAD ({}) as its commit",
-                        &head[..head.len().min(7)]
+                        &sha[..sha.len().min(7)]
                     ));
-                    head
+                    (sha, head)
                 }
-                None => ZERO_SHA.to_string(),
+                None => (ZERO_SHA.to_string(), None),
             },
         };
-        let full_name = git.remote_full_name().unwrap_or_else(|| {
+        let full_name = facts.remote_full_name.clone().unwrap_or_else(|| {
             let name = dir
                 .canonicalize()
                 .ok()
@@ -142,13 +150,14 @@ impl EventArgs {
                 .unwrap_or_else(|| "repository".into());
             format!("local/{name}")
         });
-        let actor = git
-            .user_name()
+        let actor = facts
+            .user_name
+            .clone()
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "slipway".into());
         let repo = RepoInfo {
             full_name,
-            default_branch: git.default_branch().unwrap_or_else(|| "main".into()),
+            default_branch: facts.default_branch.unwrap_or_else(|| "main".into()),
             workspace: dir
                 .canonicalize()
                 .unwrap_or_else(|_| dir.to_path_buf())
@@ -214,22 +223,31 @@ impl EventArgs {
                 .build()
             });
         } else {
-            let before = p(&["before"])
-                .or_else(|| git.first_parent(&sha))
-                .unwrap_or_else(|| ZERO_SHA.to_string());
-            if self.event == "push" {
-                event.changed_files = if before == ZERO_SHA {
-                    git.commit_files(&sha)
-                } else {
-                    git.changed_files(&before, &sha, false)
-                };
-            }
-            let range = if before == ZERO_SHA {
-                sha.clone()
-            } else {
-                format!("{before}..{sha}")
+            let (before, files, commits) = match (p(&["before"]), commit) {
+                // No payload: the push of one commit onto its parent.
+                (None, Some(c)) => (
+                    c.first_parent.unwrap_or_else(|| ZERO_SHA.to_string()),
+                    Some(c.files),
+                    vec![c.info],
+                ),
+                (before, _) => {
+                    let before = before.unwrap_or_else(|| ZERO_SHA.to_string());
+                    let files = if before == ZERO_SHA {
+                        git.commit_files(&sha)
+                    } else {
+                        git.changed_files(&before, &sha, false)
+                    };
+                    let range = if before == ZERO_SHA {
+                        sha.clone()
+                    } else {
+                        format!("{before}..{sha}")
+                    };
+                    (before, files, git.commits(&range))
+                }
             };
-            let commits = git.commits(&range);
+            if self.event == "push" {
+                event.changed_files = files;
+            }
             event.payload = payload.clone().unwrap_or_else(|| match self.event.as_str() {
                 "push" => PushPayload {
                     git_ref: &head_ref,

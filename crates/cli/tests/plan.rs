@@ -278,6 +278,29 @@ fn path_filters_read_the_push_diff() {
 }
 
 #[test]
+fn a_push_reads_its_commit_against_the_first_parent() {
+    let repo = filter_repo();
+    let d = repo.path();
+    // The root commit: every file it adds changed.
+    let root = plan_json(d, &["--ref", "refs/heads/main"]);
+    let files = root["event"]["changed_files"].as_array().unwrap();
+    assert!(files.contains(&"README.md".into()), "{files:?}");
+    // A merge of `feature` into main: the files it brings to main, as
+    // `git diff main^1 main` lists them.
+    git(d, &["checkout", "-q", "main"]);
+    write(d, "NOTES.txt", "notes\n");
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "notes"]);
+    git(d, &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    let merge = plan_json(d, &["--ref", "refs/heads/main"]);
+    assert_eq!(
+        merge["event"]["changed_files"],
+        serde_json::json!(["docs/guide.md", "src/app.rs"])
+    );
+    assert_eq!(names(&triggered(&merge)), vec!["ignore", "paths"]);
+}
+
+#[test]
 fn tag_pushes_match_tag_filters_only() {
     let repo = filter_repo();
     let plan = plan_json(repo.path(), &["--ref", "refs/tags/v1.2"]);

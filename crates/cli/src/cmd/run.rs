@@ -222,11 +222,17 @@ struct Workspace {
 impl Workspace {
     fn prepare(dir: &Path, run_dir: &Path, sha: &str, in_place: bool) -> anyhow::Result<Workspace> {
         let dir = dir.canonicalize()?;
+        if in_place {
+            return Ok(Workspace {
+                path: dir,
+                worktree: None,
+            });
+        }
         let git = |args: &[&str]| Command::new("git").arg("-C").arg(&dir).args(args).output();
         let prefix = git(&["rev-parse", "--show-prefix"])
             .ok()
             .filter(|o| o.status.success());
-        if in_place || prefix.is_none() || sha.chars().all(|c| c == '0') {
+        if prefix.is_none() || sha.chars().all(|c| c == '0') {
             return Ok(Workspace {
                 path: dir,
                 worktree: None,
