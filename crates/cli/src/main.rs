@@ -47,6 +47,8 @@ enum Command {
     Show(cmd::history::ShowArgs),
     /// Print a run's logs (--follow while it runs)
     Logs(cmd::history::LogsArgs),
+    /// Send notifications: `slipway notify slack`
+    Notify(cmd::notify::Args),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
         Command::Runs(args) => cmd::history::runs(args),
         Command::Show(args) => cmd::history::show(args),
         Command::Logs(args) => cmd::history::logs(args),
+        Command::Notify(args) => cmd::notify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

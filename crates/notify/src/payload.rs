@@ -24,7 +24,8 @@ pub fn parse(text: &str) -> Result<Value, PayloadError> {
         };
         PayloadError {
             line: e.line(),
-            column: e.column(),
+            // serde_json counts a position at the start of a line as column 0.
+            column: e.column().max(1),
             message,
         }
     })

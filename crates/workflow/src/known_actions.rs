@@ -132,7 +132,7 @@ pub(crate) const KNOWN_ACTIONS: &[KnownAction] = &[
         required: &[],
         hints: &[(
             "webhook-url",
-            "v1 reads the webhook from the `SLACK_WEBHOOK_URL` environment variable (with `SLACK_WEBHOOK_TYPE: INCOMING_WEBHOOK`); set it under `env:` instead",
+            "on GitHub, v1 reads the webhook only from the `SLACK_WEBHOOK_URL` environment variable (with `SLACK_WEBHOOK_TYPE: INCOMING_WEBHOOK`): set it under `env:` instead (slipway takes `webhook-url` as well)",
         )],
     },
     KnownAction {
@@ -143,7 +143,7 @@ pub(crate) const KNOWN_ACTIONS: &[KnownAction] = &[
             "payload-templated", "proxy", "retries", "token", "webhook", "webhook-type",
         ],
         required: &[],
-        hints: &[("webhook-url", "v2 takes the webhook as `webhook:` together with `webhook-type: incoming-webhook`")],
+        hints: &[("webhook-url", "on GitHub, v2 takes the webhook as `webhook:` together with `webhook-type: incoming-webhook` (slipway takes `webhook-url` as well)")],
     },
     KnownAction {
         slug: "actions/upload-artifact",

@@ -7,6 +7,7 @@ mod checkout;
 mod codecov;
 mod glob;
 mod setup;
+mod slack;
 mod tools;
 
 use std::path::PathBuf;
@@ -104,6 +105,7 @@ const REGISTRY: &[(&str, Handler)] = &[
     ("actions/cache", cache::run),
     ("actions/cache/restore", cache::restore),
     ("actions/cache/save", cache::save),
+    (slack::SLUG, slack::run_latest),
 ];
 
 fn handler(action: &ActionRef) -> Option<Handler> {
@@ -135,6 +137,10 @@ pub fn unsupported(action: &ActionRef) -> Option<String> {
 }
 
 pub fn run(action: &ActionRef, input: &BuiltinInput) -> BuiltinResult {
+    // The one built-in whose behaviour depends on the major version.
+    if action.slug().as_deref() == Some(slack::SLUG) {
+        return slack::run(action.version().unwrap_or(""), input);
+    }
     match handler(action) {
         Some(h) => h(input),
         None => BuiltinResult::fail(unsupported(action).unwrap_or_default()),
