@@ -555,3 +555,34 @@ fn notify_slack_refuses_bad_input_with_exit_2() {
     let out = notify(&["--webhook", "http://127.0.0.1:9/x"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+#[test]
+fn a_payload_file_is_flattened_for_a_workflow_trigger() {
+    let receiver = Receiver::start(vec![]);
+    let dir = repo(
+        r#"on: push
+jobs:
+  notify:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: slackapi/slack-github-action@v1.27.0
+        with:
+          payload-file-path: ./slack/payload.json
+        env:
+          SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK }}
+          SLACK_WEBHOOK_TYPE: WORKFLOW_TRIGGER
+"#,
+    );
+    std::fs::create_dir_all(dir.path().join("slack")).unwrap();
+    std::fs::write(
+        dir.path().join("slack/payload.json"),
+        r#"{"status": "failure", "deploy": {"service": "svc-portal", "replicas": 3}}"#,
+    )
+    .unwrap();
+    let r = run(dir.path(), &receiver);
+    assert_eq!(r.code, 0, "{}", r.logs);
+    assert_eq!(
+        receiver.received()[0].body_text(),
+        r#"{"status":"failure","deploy.service":"svc-portal","deploy.replicas":"3"}"#
+    );
+}

@@ -370,3 +370,105 @@ fn repo_root(input: &BuiltinInput) -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| input.workspace.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(with: &[(&str, &str)], env: &[(&str, &str)]) -> BuiltinInput {
+        let nowhere = std::env::temp_dir().join("slipway-slack-test-nowhere");
+        BuiltinInput {
+            with: with
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            workspace: nowhere.clone(),
+            temp: nowhere.join("tmp"),
+            run_dir: nowhere.join(".slipway/runs/1"),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            sha: "0".repeat(40),
+            branch: "main".into(),
+            repository: "o/r".into(),
+            slipway: None,
+        }
+    }
+
+    fn error(result: &BuiltinResult) -> &str {
+        assert!(!result.ok);
+        &result.lines.last().unwrap().1
+    }
+
+    #[test]
+    fn the_major_version_from_the_ref_or_the_inputs() {
+        let plain = input(&[("payload", "{}")], &[]);
+        assert_eq!(major("v1", &plain), Major::V1);
+        assert_eq!(major("v1.27.0", &plain), Major::V1);
+        assert_eq!(major("v2", &plain), Major::V2);
+        assert_eq!(major("v2.1.0", &plain), Major::V2);
+        let sha = "485a9d42d3a73031f12ec201c457e2162c45d02d";
+        assert_eq!(major(sha, &plain), Major::V1);
+        let v2 = input(&[("webhook-type", "incoming-webhook")], &[]);
+        assert_eq!(major(sha, &v2), Major::V2);
+    }
+
+    #[test]
+    fn v2_takes_an_object_without_its_braces() {
+        let p = payload_text(
+            &input(&[("payload", "\"text\": \"hi\",\n")], &[]),
+            Major::V2,
+        )
+        .unwrap();
+        assert_eq!(p.text, "{\"text\": \"hi\"}");
+        let err = payload_text(&input(&[("payload", "\"text\": \"hi\"")], &[]), Major::V1)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            "input `payload` is not valid JSON: line 1, column 7: trailing characters"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_done_fails_the_step_saying_why() {
+        let hook = (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T/B/x",
+        );
+        let r = run(
+            "v2",
+            &input(&[("method", "chat.postMessage"), ("token", "xoxb")], &[]),
+        );
+        assert!(error(&r).starts_with("posting through Slack's Web API with a bot token"));
+        let r = run(
+            "v1",
+            &input(
+                &[("channel-id", "C1"), ("slack-message", "hi")],
+                &[("SLACK_BOT_TOKEN", "xoxb")],
+            ),
+        );
+        assert!(error(&r).starts_with("posting through Slack's Web API with a bot token"));
+        let r = run(
+            "v2",
+            &input(&[("webhook-type", "socket"), ("payload", "{}")], &[hook]),
+        );
+        assert_eq!(
+            error(&r),
+            "unknown webhook type `socket`: use `incoming-webhook` or `webhook-trigger`"
+        );
+        let r = run("v1", &input(&[], &[hook]));
+        assert!(error(&r).starts_with("no payload: set `payload`"));
+        let r = run("v1", &input(&[("payload-file-path", "p.yml")], &[hook]));
+        assert!(error(&r).contains("YAML payload files are not supported"));
+        let r = run(
+            "v2",
+            &input(&[("errors", "maybe"), ("payload", "{}")], &[hook]),
+        );
+        assert_eq!(
+            error(&r),
+            "input `errors` must be `true` or `false`, not `maybe`"
+        );
+    }
+}
