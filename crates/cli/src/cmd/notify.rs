@@ -196,10 +196,12 @@ fn webhook(args: &SlackArgs) -> anyhow::Result<WebhookUrl> {
             let name = name.as_deref().unwrap_or("SLACK_WEBHOOK_URL");
             match std::env::var(name) {
                 Ok(url) if !url.trim().is_empty() => (url, name.to_string()),
-                _ => return Err(UsageError(format!(
+                _ => {
+                    return Err(UsageError(format!(
                     "no webhook: {name} is not set (or pass --webhook-env NAME or --webhook URL)"
                 ))
-                .into()),
+                    .into())
+                }
             }
         }
     };
