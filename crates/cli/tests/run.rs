@@ -347,8 +347,13 @@ jobs:
         .unwrap();
     // Wait until the first step is running, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let runs = dir.path().join(".slipway/runs/1/jobs/long");
-    while !runs.exists() && std::time::Instant::now() < deadline {
+    let log = dir.path().join(".slipway/runs/1/logs/long.log");
+    let started = || {
+        std::fs::read_to_string(&log)
+            .map(|text| text.contains("started"))
+            .unwrap_or(false)
+    };
+    while !started() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));

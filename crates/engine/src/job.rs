@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::builtins::{self, BuiltinInput};
 use crate::condition;
 use crate::dispatcher::pairs_value;
+use crate::job_dirs::JobDirs;
 use crate::spec::RunSpec;
 use crate::summary::{to_map, StepSummary};
 
@@ -37,6 +38,7 @@ pub(crate) struct Shared {
     events: mpsc::UnboundedSender<RunEvent>,
     event_path: PathBuf,
     run_id: u64,
+    job_dirs: JobDirs,
 }
 
 impl Shared {
@@ -70,6 +72,7 @@ impl Shared {
             events,
             event_path,
             run_id: spec.run_id,
+            job_dirs: JobDirs::new(&spec.run_dir),
         }
     }
 
@@ -141,9 +144,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
     let _ = shared.events.send(RunEvent::JobStarted {
         job: run.key.clone(),
     });
-    let label = run.key.file_name();
-    let temp = shared.run_dir.join("jobs").join(&label);
-    let _ = std::fs::create_dir_all(temp.join("tmp"));
+    let temp = shared.job_dirs.take();
 
     let mut ctx = MapContexts::default().with_workspace(shared.workspace.clone());
     ctx.insert(
@@ -281,6 +282,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
                         format!("cancelled: a newer run or job took concurrency group `{group}`"),
                     );
                     timer.abort();
+                    shared.job_dirs.give_back(state.temp);
                     let seconds = started.elapsed().as_secs_f64();
                     let _ = shared.events.send(RunEvent::JobFinished {
                         job: run.key.clone(),
@@ -364,6 +366,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
             ),
         }
     }
+    shared.job_dirs.give_back(state.temp);
     let seconds = started.elapsed().as_secs_f64();
     let _ = shared.events.send(RunEvent::JobFinished {
         job: run.key.clone(),
@@ -694,7 +697,7 @@ async fn run_one_step(
             working_directory,
             env: full_env,
             timeout,
-            temp_dir: state.temp.join("tmp"),
+            temp_dir: state.temp.clone(),
         };
         let mut sink = Sink {
             shared,
@@ -1064,7 +1067,7 @@ async fn run_local_action(
                 working_directory: shared.workspace.clone(),
                 env,
                 timeout: None,
-                temp_dir: state.temp.join("tmp"),
+                temp_dir: state.temp.clone(),
             };
             let mut sink = Sink {
                 shared,

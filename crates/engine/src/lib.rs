@@ -7,6 +7,7 @@ pub mod concurrency;
 mod condition;
 mod dispatcher;
 mod job;
+mod job_dirs;
 pub mod spec;
 pub mod summary;
 

@@ -25,9 +25,9 @@ pub struct StepCommand {
     /// except the parent's `PATH` when this has none.
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
-    /// RUNNER_TEMP: the script file is written here, under one name per
-    /// kind of script, so steps running at the same time need different
-    /// folders (the engine gives each job its own).
+    /// Where the script file is written, under one name per kind of
+    /// script, so steps running at the same time need different folders
+    /// (the engine gives each job its own work folder).
     pub temp_dir: PathBuf,
 }
 
@@ -201,8 +201,8 @@ pub async fn run_step(
     let mut commands = Processor::new(allow_unsecure);
     let reason = supervise(&mut process, &cmd, &mut commands, masker, sink, &cancel).await;
     drop(process);
-    // The script may hold secrets substituted into it: empty it.
-    let _ = std::fs::write(&script_path, "");
+    // The script may hold secrets substituted into it: blank it out.
+    let _ = blank(&script_path);
 
     let mut outcome = collect(reason, commands, files, masker, sink);
     outcome.duration = started.elapsed();
@@ -225,11 +225,7 @@ fn prepare(cmd: &StepCommand, files: &FileCommands) -> Result<Started, String> {
         &files.summary,
         &files.state,
     ] {
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        }
-        std::fs::write(file, "").map_err(|e| format!("cannot create `{}`: {e}", file.display()))?;
+        empty_file(file).map_err(|e| format!("cannot create `{}`: {e}", file.display()))?;
     }
 
     let mut env: Vec<(String, String)> = cmd
@@ -301,24 +297,79 @@ fn write_script(dir: &Path, extension: &str, contents: &str) -> Result<PathBuf, 
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     // Steps of a job run one at a time in the job's own temp folder, so one
-    // name per kind of script serves them all. Reusing the file (emptied
+    // name per kind of script serves them all. Reusing the file (blanked
     // after each step) spares the filesystem a new inode per step, which
     // costs more than a short step takes.
     let name = format!("step-script{extension}");
     let path = dir.join(name);
     // Owner-only and executable: the script may hold secrets, and a custom
     // shell of just `{0}` runs the file itself.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o700)
-        .open(&path)
-        .and_then(|mut f| f.write_all(contents.as_bytes()))
-        .map_err(|e| format!("cannot write the script to `{}`: {e}", path.display()))?;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o700)
+            .open(&path)
+    };
+    let file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+            open()
+        }
+        other => other,
+    };
+    // Written over the blanked text, then cut to length: see `empty_file`.
+    file.and_then(|mut f| {
+        f.write_all(contents.as_bytes())?;
+        f.set_len(contents.len() as u64)
+    })
+    .map_err(|e| format!("cannot write the script to `{}`: {e}", path.display()))?;
     Ok(path)
+}
+
+/// Create the file, or empty it if it holds anything. An empty file is
+/// left alone: truncating a file to nothing makes ext4 write out its
+/// pending blocks when it is closed, which costs more than a short step.
+fn empty_file(path: &Path) -> std::io::Result<()> {
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    };
+    let file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            open()?
+        }
+        other => other?,
+    };
+    if file.metadata()?.len() > 0 {
+        file.set_len(0)?;
+    }
+    Ok(())
+}
+
+/// Overwrite a file's bytes with spaces, keeping its length (see
+/// `empty_file` for why not truncate): nothing of its text remains.
+fn blank(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    let len = file.metadata()?.len() as usize;
+    let spaces = [b' '; 4096];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(spaces.len());
+        file.write_all(&spaces[..n])?;
+        left -= n;
+    }
+    Ok(())
 }
 
 /// Streams output through the workflow-command processor until the script
