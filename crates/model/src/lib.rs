@@ -1,17 +1,20 @@
 //! Plain types shared by every slipway crate. Nothing here touches a process,
 //! a socket or a disk.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a job or step ended, as GitHub reports it in `needs.<id>.result`
 /// and `steps.<id>.conclusion`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conclusion {
     Success,
     Failure,
     Cancelled,
     Skipped,
+    /// Parked at an approval gate when the run stopped (`--no-wait`, or
+    /// its process ended); `slipway resume` goes on from there.
+    Waiting,
 }
 
 impl Conclusion {
@@ -21,6 +24,7 @@ impl Conclusion {
             Conclusion::Failure => "failure",
             Conclusion::Cancelled => "cancelled",
             Conclusion::Skipped => "skipped",
+            Conclusion::Waiting => "waiting",
         }
     }
 }
@@ -104,6 +108,9 @@ pub enum RunEvent {
         job: JobKey,
         conclusion: Conclusion,
         seconds: f64,
+        /// The job's outputs, recorded so a resumed run can give them to
+        /// the jobs that need it.
+        outputs: Vec<(String, String)>,
     },
     RunFinished {
         conclusion: Conclusion,

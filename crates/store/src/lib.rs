@@ -6,6 +6,7 @@
 //! [`SqliteStore`] implements the ports the other crates declare; today
 //! that is [`slipway_gates::history::CoverageStore`].
 
+pub mod approvals;
 pub mod concurrency;
 mod coverage;
 mod migrations;
@@ -123,6 +124,6 @@ mod tests {
                 .fetch_all(store.pool())
                 .await
                 .unwrap();
-        assert_eq!(versions, vec![1, 2, 3, 4]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     }
 }

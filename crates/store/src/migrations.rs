@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "run jobs",
         include_str!("../migrations/0004_run_jobs.sql"),
     ),
+    (
+        5,
+        "approvals",
+        include_str!("../migrations/0005_approvals.sql"),
+    ),
 ];
 
 #[derive(Debug)]

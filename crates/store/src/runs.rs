@@ -34,6 +34,8 @@ pub struct RunJobRow {
     pub matrix: Option<String>,
     pub conclusion: String,
     pub seconds: f64,
+    /// JSON object.
+    pub outputs: String,
 }
 
 /// What is known when a run starts.
@@ -119,7 +121,7 @@ impl SqliteStore {
         name: &str,
         matrix: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.job_finished(run_id, key, id, name, matrix, "running", 0.0)
+        self.job_finished(run_id, key, id, name, matrix, "running", 0.0, "{}")
             .await
     }
 
@@ -134,11 +136,12 @@ impl SqliteStore {
         matrix: Option<&str>,
         conclusion: &str,
         seconds: f64,
+        outputs: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO run_jobs (run_id, job_key, seq, id, name, matrix, conclusion, seconds)
-             VALUES (?1, ?2, (SELECT COUNT(*) FROM run_jobs WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (run_id, job_key) DO UPDATE SET conclusion = ?6, seconds = ?7",
+            "INSERT INTO run_jobs (run_id, job_key, seq, id, name, matrix, conclusion, seconds, outputs)
+             VALUES (?1, ?2, (SELECT COUNT(*) FROM run_jobs WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (run_id, job_key) DO UPDATE SET conclusion = ?6, seconds = ?7, outputs = ?8",
         )
         .bind(run_id)
         .bind(key)
@@ -147,6 +150,7 @@ impl SqliteStore {
         .bind(matrix)
         .bind(conclusion)
         .bind(seconds)
+        .bind(outputs)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -154,7 +158,7 @@ impl SqliteStore {
 
     /// The jobs recorded for a run, in the order they started.
     pub async fn run_jobs(&self, run_id: i64) -> Result<Vec<RunJobRow>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, matrix, conclusion, seconds FROM run_jobs WHERE run_id = ? ORDER BY seq")
+        let rows = sqlx::query("SELECT id, name, matrix, conclusion, seconds, outputs FROM run_jobs WHERE run_id = ? ORDER BY seq")
             .bind(run_id)
             .fetch_all(self.pool())
             .await?;
@@ -166,10 +170,44 @@ impl SqliteStore {
                     matrix: r.try_get("matrix")?,
                     conclusion: r.try_get("conclusion")?,
                     seconds: r.try_get("seconds")?,
+                    outputs: r.try_get("outputs")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// A run waits for approval (`waiting`) or goes on (`running`), run
+    /// by this process now (a resumed run changes hands).
+    pub async fn set_run_status(&self, id: i64, status: &str, pid: u32) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET status = ?, pid = ?, finished_at = NULL WHERE id = ?")
+            .bind(status)
+            .bind(i64::from(pid))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// What `slipway resume` needs to start the run again (JSON).
+    pub async fn set_run_request(&self, id: i64, request: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET request = ? WHERE id = ?")
+            .bind(request)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn run_request(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let r = sqlx::query("SELECT request FROM runs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match r {
+            Some(r) => r.try_get("request")?,
+            None => None,
+        })
     }
 
     /// Runs still `running` whose process is gone become `interrupted`;
@@ -244,7 +282,7 @@ mod tests {
             .await
             .unwrap();
         store
-            .job_finished(b, "build", "build", "Build", None, "success", 1.5)
+            .job_finished(b, "build", "build", "Build", None, "success", 1.5, "{}")
             .await
             .unwrap();
         let jobs = store.run_jobs(b).await.unwrap();
