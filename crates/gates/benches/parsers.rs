@@ -9,8 +9,11 @@
 //!
 //! Each is parsed twice: keeping line data (`Detail::Lines`, what
 //! `coverage report` and recording need) and totals only
-//! (`Detail::Totals`, what `coverage check --no-record` needs). Two sizes
-//! show whether memory grows with the input.
+//! (`Detail::Totals`, what `coverage check --no-record` needs). Totals
+//! only is then measured again with the paths resolved, as `coverage
+//! check` does (the report is read a second time for its paths; every
+//! path is taken to be a file, no Go source is read). Two sizes show
+//! whether memory grows with the input.
 //!
 //! Reported: throughput (MB/s, 10^6 bytes), the parser's peak heap (a
 //! counting allocator: the most bytes allocated at once while parsing,
@@ -31,6 +34,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use slipway_gates::paths::SourceTree;
 use slipway_gates::{parse_coverage_with, Detail, FileInput, Input};
 
 struct Counting;
@@ -254,6 +258,37 @@ fn parse(path: &Path, detail: Detail) -> slipway_gates::CoverageReport {
         .into_report()
 }
 
+/// A repository where every path is a file, with no Go module.
+struct EveryPath;
+
+impl SourceTree for EveryPath {
+    fn is_file(&self, _: &str) -> bool {
+        true
+    }
+
+    fn go_module(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn list_files(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn read_file(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Totals only, paths resolved, as `coverage check` reads.
+fn check(path: &Path) -> slipway_gates::CoverageReport {
+    let input = FileInput::new(path);
+    let inputs: [&dyn Input; 1] = [&input];
+    parse_coverage_with(&inputs, Detail::Totals)
+        .expect("the generated report parses")
+        .resolve(&inputs, &[Some(String::new())], &EveryPath, "/")
+        .expect("every path resolves")
+}
+
 fn run(title: &str, path: &Path, size: u64) {
     println!("{title}: {:.1} MB", mb(size as usize));
     let (lines, m) = measure(|| line_count(path));
@@ -275,6 +310,9 @@ fn run(title: &str, path: &Path, size: u64) {
     assert_eq!(totals.total, full_total, "totals only counts as line data");
     assert_eq!(totals.percent(), full_percent);
     drop(totals);
+    let (checked, m) = measure(|| check(path));
+    row("totals only, paths resolved", size, &m);
+    assert_eq!(checked.total, full_total, "resolving keeps the totals");
 }
 
 fn main() {

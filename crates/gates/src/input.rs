@@ -3,13 +3,24 @@
 //! byte offset can be turned into a line and column afterwards.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 pub trait Input {
     /// The name used in messages (the path as the user gave it).
     fn name(&self) -> &str;
     fn open(&self) -> io::Result<Box<dyn BufRead + '_>>;
+
+    /// Bytes `start..end` into `buf` (replacing what it held): a part of
+    /// the input found by reading it before. The default reads from the
+    /// start.
+    fn read_range(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let mut reader = self.open()?;
+        io::copy(&mut (&mut reader).take(start), &mut io::sink())?;
+        buf.clear();
+        reader.take(end.saturating_sub(start)).read_to_end(buf)?;
+        Ok(())
+    }
 }
 
 pub struct FileInput {
@@ -38,6 +49,14 @@ impl Input for FileInput {
             File::open(&self.path)?,
         )))
     }
+
+    fn read_range(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let mut file = File::open(&self.path)?;
+        file.seek(SeekFrom::Start(start))?;
+        buf.clear();
+        file.take(end.saturating_sub(start)).read_to_end(buf)?;
+        Ok(())
+    }
 }
 
 pub struct BytesInput<'a> {
@@ -61,5 +80,14 @@ impl Input for BytesInput<'_> {
 
     fn open(&self) -> io::Result<Box<dyn BufRead + '_>> {
         Ok(Box::new(self.bytes))
+    }
+
+    fn read_range(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let len = self.bytes.len() as u64;
+        let start = start.min(len);
+        let end = end.clamp(start, len);
+        buf.clear();
+        buf.extend_from_slice(&self.bytes[start as usize..end as usize]);
+        Ok(())
     }
 }

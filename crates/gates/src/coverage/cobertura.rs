@@ -10,36 +10,74 @@ use std::io::BufRead;
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::{Counter, Detail, FileCoverage, LineCov, LineTally, Summary};
+use super::fold::{Repeats, Role};
+use super::{Counter, Detail, FileCoverage, LineCov, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 use crate::xml;
 
 #[derive(Default)]
 pub struct Accumulator {
+    /// With line data: every file, its lines kept.
     files: Vec<PendingFile>,
     by_path: HashMap<String, usize>,
     /// `<source>` folders of each input, in order.
     pub sources: Vec<(usize, Vec<String>)>,
     has_branches: bool,
     detail: Detail,
-    /// Some file's lines came out of order while only counting.
-    redo: bool,
-    /// Reading again for the files marked [`Kept::Redo`].
-    second_pass: bool,
-}
-
-enum Kept {
-    Lines(Vec<LineCov>),
-    Tally(LineTally),
-    /// Out of order while counting: read again with its lines.
-    Redo,
+    /// Totals only: the file being read and what was counted.
+    counting: Counting,
 }
 
 struct PendingFile {
     path: String,
     input: usize,
     at: At,
-    kept: Kept,
+    lines: Vec<LineCov>,
+}
+
+/// Totals only (see [`super::fold`]): the lines of the file being read,
+/// counted when another file begins. A file's `<class>` elements usually
+/// come together (Java's inner classes share their file), so their lines,
+/// in any order, merge before they are counted.
+#[derive(Default)]
+struct Counting {
+    repeats: Repeats,
+    /// The file being read, and what to do with it once read.
+    run: Option<Role>,
+    path: String,
+    lines: Vec<LineCov>,
+    total_lines: Counter,
+    total_branches: Counter,
+    /// Second reading: the lines of the paths named more than once.
+    kept: HashMap<String, Vec<LineCov>>,
+}
+
+impl Counting {
+    fn begin(&mut self, path: String) {
+        if self.run.is_some() && self.path == path {
+            return;
+        }
+        self.end();
+        self.run = Some(self.repeats.begin(&path));
+        self.path = path;
+    }
+
+    fn end(&mut self) {
+        match self.run.take() {
+            Some(Role::Count) => {
+                let (lines, branches) = count(&mut self.lines);
+                self.total_lines.add(lines);
+                self.total_branches.add(branches);
+                self.lines.clear();
+            }
+            Some(Role::Keep) => self
+                .kept
+                .entry(std::mem::take(&mut self.path))
+                .or_default()
+                .append(&mut self.lines),
+            None => {}
+        }
+    }
 }
 
 /// Two `<line>`s of one number: hits add up, branches the larger count.
@@ -47,6 +85,34 @@ fn merge_line(a: &mut LineCov, b: LineCov) {
     a.hits = a.hits.saturating_add(b.hits);
     a.branches_covered = a.branches_covered.max(b.branches_covered);
     a.branches_total = a.branches_total.max(b.branches_total);
+}
+
+/// A file's lines sorted, one entry per line.
+fn normalize(lines: &mut Vec<LineCov>) {
+    lines.sort_by_key(|l| l.line);
+    lines.dedup_by(|b, a| {
+        if a.line == b.line {
+            merge_line(a, *b);
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// (lines, branches) of a file's lines, in any order.
+fn count(lines: &mut Vec<LineCov>) -> (Counter, Counter) {
+    normalize(lines);
+    let mut counted = Counter::default();
+    let mut branches = Counter::default();
+    for l in lines.iter() {
+        counted.count(l.hits > 0);
+        branches.add(Counter::new(
+            l.branches_covered as u64,
+            l.branches_total as u64,
+        ));
+    }
+    (counted, branches)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,20 +146,21 @@ impl Accumulator {
         }
     }
 
-    /// Whether some file must be read again ([`Accumulator::begin_redo`]).
+    /// Totals only: whether some path was named again after other files,
+    /// so the reports must be read a second time
+    /// ([`Accumulator::begin_redo`]).
     pub fn needs_redo(&self) -> bool {
-        self.redo && !self.second_pass
+        self.counting.repeats.any() && !self.counting.repeats.second_pass()
     }
 
-    /// Get ready to read every report again, keeping the lines of the
-    /// files whose lines came out of order; the others are counted.
+    /// Get ready to read every report again: the files named once are
+    /// counted again, the others kept with their lines and counted at the
+    /// end.
     pub fn begin_redo(&mut self) {
-        self.second_pass = true;
-        for f in &mut self.files {
-            if matches!(f.kept, Kept::Redo) {
-                f.kept = Kept::Lines(Vec::new());
-            }
-        }
+        let c = &mut self.counting;
+        c.repeats.begin_second_pass();
+        c.total_lines = Counter::default();
+        c.total_branches = Counter::default();
     }
 
     /// Read one report. Returns how many `<class>` elements it had.
@@ -205,8 +272,8 @@ impl Accumulator {
                             // A big report holds millions of lines: no
                             // spare capacity is kept past a class.
                             if let Some(i) = current.take() {
-                                if let Kept::Lines(lines) = &mut self.files[i].kept {
-                                    lines.shrink_to_fit();
+                                if self.detail == Detail::Lines {
+                                    self.files[i].lines.shrink_to_fit();
                                 }
                             }
                         }
@@ -232,7 +299,9 @@ impl Accumulator {
                 _ => {}
             }
         }
-        if !self.second_pass {
+        // A file's run ends with its report.
+        self.counting.end();
+        if !self.counting.repeats.second_pass() {
             self.sources.push((input, sources));
         }
         Ok(classes)
@@ -249,20 +318,20 @@ impl Accumulator {
             .map_err(|m| ParseError::syntax(m, at))?
             .ok_or_else(|| ParseError::syntax("<class> has no filename attribute", at))?;
         let path = filename.replace('\\', "/");
+        if self.detail == Detail::Totals {
+            self.counting.begin(path);
+            return Ok(0);
+        }
         if let Some(&i) = self.by_path.get(&path) {
             return Ok(i);
         }
         let i = self.files.len();
         self.by_path.insert(path.clone(), i);
-        let kept = match self.detail {
-            Detail::Lines => Kept::Lines(Vec::new()),
-            Detail::Totals => Kept::Tally(LineTally::default()),
-        };
         self.files.push(PendingFile {
             path,
             input,
             at,
-            kept,
+            lines: Vec::new(),
         });
         Ok(i)
     }
@@ -322,74 +391,75 @@ impl Accumulator {
             branches_covered: super::branch_count(branches_covered as u64),
             branches_total: super::branch_count(branches_total as u64),
         };
-        let f = &mut self.files[file];
-        match &mut f.kept {
-            Kept::Lines(lines) => lines.push(line),
-            Kept::Tally(_) if self.second_pass => {}
-            Kept::Tally(tally) => {
-                if !tally.push(line, merge_line) {
-                    f.kept = Kept::Redo;
-                    self.redo = true;
-                }
-            }
-            Kept::Redo => {}
+        match self.detail {
+            Detail::Lines => self.files[file].lines.push(line),
+            Detail::Totals => self.counting.lines.push(line),
         }
         Ok(())
     }
 
-    /// The files read so far, each with its position in its report.
+    /// With line data: the files read, each with its position in its
+    /// report.
     pub fn finish(self) -> Vec<(FileCoverage, usize, At)> {
         let has_branches = self.has_branches;
         self.files
             .into_iter()
-            .map(|f| {
-                let (lines, mut summary, branches) = match f.kept {
-                    Kept::Lines(mut lines) => {
-                        lines.sort_by_key(|l| l.line);
-                        lines.dedup_by(|b, a| {
-                            if a.line == b.line {
-                                merge_line(a, *b);
-                                true
-                            } else {
-                                false
-                            }
-                        });
-                        let mut summary = Summary::default();
-                        let mut branches = Counter::default();
-                        for l in &lines {
-                            summary.lines.count(l.hits > 0);
-                            branches.add(Counter::new(
-                                l.branches_covered as u64,
-                                l.branches_total as u64,
-                            ));
-                        }
-                        (lines, summary, branches)
-                    }
-                    Kept::Tally(tally) => {
-                        let (lines, branches) = tally.finish();
-                        let summary = Summary {
-                            lines,
-                            ..Summary::default()
-                        };
-                        (Vec::new(), summary, branches)
-                    }
-                    // Only before the second pass.
-                    Kept::Redo => (Vec::new(), Summary::default(), Counter::default()),
+            .map(|mut f| {
+                let (lines, branches) = count(&mut f.lines);
+                let summary = Summary {
+                    lines,
+                    branches: has_branches.then_some(branches),
+                    ..Summary::default()
                 };
-                if has_branches {
-                    summary.branches = Some(branches);
-                }
-                (
-                    FileCoverage {
-                        path: f.path,
-                        summary,
-                        lines,
-                    },
-                    f.input,
-                    f.at,
-                )
+                let coverage = FileCoverage {
+                    path: f.path,
+                    summary,
+                    lines: f.lines,
+                };
+                (coverage, f.input, f.at)
             })
             .collect()
+    }
+
+    /// Totals only: the total of every file read.
+    pub fn finish_totals(mut self) -> Summary {
+        let c = &mut self.counting;
+        c.end();
+        for lines in c.kept.values_mut() {
+            let (lines, branches) = count(lines);
+            c.total_lines.add(lines);
+            c.total_branches.add(branches);
+        }
+        Summary {
+            lines: c.total_lines,
+            branches: self.has_branches.then_some(c.total_branches),
+            ..Summary::default()
+        }
+    }
+}
+
+/// The files a report names, in order, each with where its `<class>` is
+/// (the report was read before: it is well formed).
+pub fn names<R: BufRead>(source: R, each: &mut dyn FnMut(&str, At)) -> Result<(), ParseError> {
+    let mut reader = xml::reader(source);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| xml::error(&reader, e))?;
+        let (e, empty) = match &event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::Eof => return Ok(()),
+            _ => continue,
+        };
+        if xml::local_name(e) == "class" {
+            let at = At::Offset(xml::start_offset(&reader, e, empty));
+            if let Ok(Some(filename)) = xml::attr(e, "filename") {
+                each(&filename.replace('\\', "/"), at);
+            }
+        }
     }
 }
 

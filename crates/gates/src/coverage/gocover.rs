@@ -9,8 +9,10 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
+use super::fold::{path_hash, Repeats, Role};
 use super::{Counter, Detail, FileCoverage, LineCov, Summary};
 use crate::error::{At, ErrorKind, ParseError};
+use crate::input::Input;
 
 /// A block longer than this is not from a real program; refusing it keeps
 /// a hostile profile from making the line view huge.
@@ -137,29 +139,7 @@ impl Accumulator {
                 continue;
             }
             if let Some(mode) = text.strip_prefix("mode:") {
-                let mode = match mode.trim() {
-                    "set" => Mode::Set,
-                    "count" => Mode::Count,
-                    "atomic" => Mode::Atomic,
-                    other => {
-                        return Err(ParseError::syntax(
-                            format!("unknown mode `{other}` (expected set, count or atomic)"),
-                            At::LineCol(line_no as u64, 7),
-                        ))
-                    }
-                };
-                match self.mode {
-                    Some(m) if m != mode => {
-                        return Err(ParseError::syntax(
-                            format!(
-                                "mode `{}` does not match the mode of the profiles before it",
-                                mode.name()
-                            ),
-                            At::LineCol(line_no as u64, 1),
-                        ))
-                    }
-                    _ => self.mode = Some(mode),
-                }
+                read_mode(mode, line_no, &mut self.mode)?;
                 seen_mode = true;
                 continue;
             }
@@ -292,6 +272,448 @@ impl Accumulator {
         }
         out
     }
+}
+
+/// The functions of a source file when it can be read, given the path as
+/// the profile writes it, the input that names it first and where.
+pub type Functions<'a> = dyn FnMut(&str, usize, At) -> Option<Vec<FuncExtent>> + 'a;
+
+/// Where a run of blocks of one file is in a profile: bytes
+/// `start..end` of input `input` (after a byte order mark), from line
+/// `line`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    hash: u64,
+    start: u64,
+    end: u64,
+    input: u32,
+    line: u32,
+}
+
+impl Run {
+    fn input(&self) -> usize {
+        self.input as usize
+    }
+}
+
+/// The run being read.
+struct Current {
+    role: Role,
+    start: u64,
+    line: u32,
+    merge_at: usize,
+}
+
+/// Totals only (see the `fold` module): the blocks of a file are kept
+/// while its run (its consecutive lines) is read, then merged, counted
+/// and let go. A file whose blocks come back later (`-coverpkg` writes
+/// every block once per test binary) cannot be counted that way: from the
+/// first such file on, where each run is gets noted (a few words), the
+/// start of the profile is scanned again for the runs before, and then
+/// the runs of each file named more than once are read from their places,
+/// one file at a time, and merged: what their runs added to the total
+/// alone is taken off, and the merged blocks counted instead. Memory: the
+/// blocks of one file, 8 bytes for each path, and a few words for each
+/// run noted.
+#[derive(Debug, Default)]
+pub struct Counting {
+    mode: Option<Mode>,
+    repeats: Repeats,
+    /// First reading, from the first file named again on: every run is
+    /// noted (those of files named once are dropped at the end).
+    noting: bool,
+    /// Where noting began: input and offset.
+    noted_from: Option<(usize, u64)>,
+    runs: Vec<Run>,
+    statements: Counter,
+    lines: Counter,
+    /// The file being counted: its path as written and its blocks.
+    path: String,
+    blocks: Vec<Block>,
+    /// One run's blocks, when a file is gathered from its runs.
+    run_blocks: Vec<Block>,
+}
+
+impl Counting {
+    pub fn new() -> Counting {
+        Counting::default()
+    }
+
+    /// The total of the files counted.
+    pub fn total(&self) -> Summary {
+        Summary {
+            lines: self.lines,
+            branches: None,
+            functions: None,
+            statements: Some(self.statements),
+        }
+    }
+
+    /// Read one profile. In the first reading, a file's first run is
+    /// counted as if the file had no other; once paths are resolved
+    /// ([`Counting::begin_recount`]), only the files named once are.
+    /// Returns how many blocks the profile had.
+    pub fn parse<R: BufRead>(
+        &mut self,
+        input: usize,
+        mut source: R,
+        functions: &mut Functions<'_>,
+    ) -> Result<usize, ParseError> {
+        let mut buf = Vec::with_capacity(256);
+        let mut line_no = 0u32;
+        let mut offset = 0u64;
+        let mut blocks = 0usize;
+        let mut seen_mode = false;
+        let mut current: Option<Current> = None;
+        loop {
+            buf.clear();
+            let n = source
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| ParseError::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            let line_start = offset;
+            offset += n as u64;
+            line_no = line_no.saturating_add(1);
+            let text = std::str::from_utf8(&buf)
+                .map_err(|_| ParseError::syntax("not UTF-8 text", At::LineCol(line_no as u64, 1)))?
+                .trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            if let Some(mode) = text.strip_prefix("mode:") {
+                self.end_run(current.take(), line_start, input, functions)?;
+                read_mode(mode, line_no, &mut self.mode)?;
+                seen_mode = true;
+                continue;
+            }
+            if !seen_mode {
+                return Err(ParseError::syntax(
+                    "a Go coverprofile starts with a `mode:` line",
+                    At::LineCol(line_no as u64, 1),
+                ));
+            }
+            let (path, block) = parse_block(text, line_no)?;
+            blocks += 1;
+            let run = match current {
+                Some(ref mut run) if self.path == path => run,
+                _ => {
+                    self.end_run(current.take(), line_start, input, functions)?;
+                    let mut role = self.repeats.begin(path);
+                    if !self.repeats.second_pass() && self.repeats.is_repeated(path_hash(path)) {
+                        // Named before: counted from its runs at the end.
+                        role = Role::Keep;
+                        if !self.noting {
+                            self.noting = true;
+                            self.noted_from = Some((input, line_start));
+                        }
+                    }
+                    self.path.clear();
+                    self.path.push_str(path);
+                    current.insert(Current {
+                        role,
+                        start: line_start,
+                        line: line_no,
+                        merge_at: MERGE_AT,
+                    })
+                }
+            };
+            if run.role == Role::Count {
+                self.blocks.push(block);
+                if self.blocks.len() >= run.merge_at {
+                    merge_blocks(&self.path, &mut self.blocks, self.mode == Some(Mode::Set))?;
+                    run.merge_at = (self.blocks.len() * 2).max(MERGE_AT);
+                }
+            }
+        }
+        self.end_run(current.take(), offset, input, functions)?;
+        if !seen_mode {
+            return Err(ParseError::new(
+                ErrorKind::Empty,
+                "empty file: a Go coverprofile starts with a `mode:` line",
+            ));
+        }
+        Ok(blocks)
+    }
+
+    fn end_run(
+        &mut self,
+        run: Option<Current>,
+        end: u64,
+        input: usize,
+        functions: &mut Functions<'_>,
+    ) -> Result<(), ParseError> {
+        let Some(run) = run else { return Ok(()) };
+        if run.role == Role::Count {
+            merge_blocks(&self.path, &mut self.blocks, self.mode == Some(Mode::Set))?;
+            let funcs = functions(&self.path, input, At::LineCol(run.line as u64, 1));
+            let (statements, lines) = count_blocks(&self.blocks, funcs.as_deref());
+            self.statements.add(statements);
+            self.lines.add(lines);
+            self.blocks.clear();
+        }
+        if self.noting {
+            self.note(run.start, end, input, run.line)?;
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, start: u64, end: u64, input: usize, line: u32) -> Result<(), ParseError> {
+        let input = u32::try_from(input)
+            .map_err(|_| ParseError::new(ErrorKind::Io, "too many profiles at once"))?;
+        self.runs.push(Run {
+            hash: path_hash(&self.path),
+            start,
+            end,
+            input,
+            line,
+        });
+        Ok(())
+    }
+
+    /// After the first reading: where the profiles must be scanned again
+    /// ([`Counting::rescan`]) for the runs of the files named more than
+    /// once noted before noting began, as (input, offset where to stop in
+    /// it); None when every file was named once.
+    pub fn begin_rescan(&mut self) -> Option<(usize, u64)> {
+        if !self.repeats.any() {
+            return None;
+        }
+        self.repeats.begin_second_pass();
+        self.noting = false;
+        let repeats = &self.repeats;
+        self.runs.retain(|r| repeats.is_repeated(r.hash));
+        self.noted_from
+    }
+
+    /// Scan the start of a profile, up to `until` (bytes), noting the runs
+    /// of the files named more than once (it was read before: it is well
+    /// formed).
+    pub fn rescan<R: BufRead>(
+        &mut self,
+        input: usize,
+        mut source: R,
+        until: Option<u64>,
+    ) -> Result<(), ParseError> {
+        let mut buf = Vec::with_capacity(256);
+        let (mut line_no, mut offset) = (0u32, 0u64);
+        // The run being scanned: start, line, noted.
+        let mut current: Option<(u64, u32, bool)> = None;
+        loop {
+            if until.is_some_and(|u| offset >= u) {
+                break;
+            }
+            buf.clear();
+            let n = source
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| ParseError::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            let line_start = offset;
+            offset += n as u64;
+            line_no = line_no.saturating_add(1);
+            let text = String::from_utf8_lossy(&buf);
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let path = if text.starts_with("mode:") {
+                None
+            } else {
+                block_path(text)
+            };
+            if current.is_some() && path == Some(self.path.as_str()) {
+                continue;
+            }
+            if let Some((start, line, true)) = current.take() {
+                self.note(start, line_start, input, line)?;
+            }
+            if let Some(path) = path {
+                self.path.clear();
+                self.path.push_str(path);
+                let repeated = self.repeats.is_repeated(path_hash(path));
+                current = Some((line_start, line_no, repeated));
+            }
+        }
+        if let Some((start, line, true)) = current {
+            self.note(start, offset, input, line)?;
+        }
+        Ok(())
+    }
+
+    /// Get ready to count again once paths resolve, statements inside
+    /// functions only: [`Counting::parse`] counts the files named once
+    /// (unless [`Counting::all_repeated`]), [`Counting::count_repeated`]
+    /// the others.
+    pub fn begin_recount(&mut self) {
+        self.repeats.begin_second_pass();
+        self.noting = false;
+        self.statements = Counter::default();
+        self.lines = Counter::default();
+        self.blocks.clear();
+    }
+
+    /// Whether every file is named more than once: then the profiles
+    /// need not be read again to recount, the noted runs are enough.
+    pub fn all_repeated(&self) -> bool {
+        self.repeats.distinct() == self.repeats.repeated()
+    }
+
+    /// Count the files named more than once, one at a time, from the runs
+    /// noted. In the first reading (`first`), what a file's first run
+    /// added to the total alone is taken off. An error comes with the
+    /// input it is in.
+    pub fn count_repeated(
+        &mut self,
+        inputs: &[&dyn Input],
+        skipped: &[u64],
+        first: bool,
+        functions: &mut Functions<'_>,
+    ) -> Result<(), (usize, ParseError)> {
+        let mut runs = std::mem::take(&mut self.runs);
+        // Each file's runs together, in the order of the profiles.
+        runs.sort_by_key(|r| (r.hash, r.input, r.start));
+        let mut result = Ok(());
+        let mut text = Vec::new();
+        'groups: for group in runs.chunk_by(|a, b| a.hash == b.hash) {
+            // Two paths of one hash: the runs of the first path are
+            // counted, then those of the others.
+            let mut pending: Vec<Run> = group.to_vec();
+            // The run the first reading counted: the first of its hash.
+            let counted = first.then_some((group[0].input, group[0].start));
+            while let Some(&run) = pending.first() {
+                match self.gather(&pending, inputs, skipped, counted, &mut text) {
+                    Ok(others) => pending = others,
+                    Err(e) => {
+                        result = Err(e);
+                        break 'groups;
+                    }
+                }
+                let at = At::LineCol(run.line as u64, 1);
+                let funcs = functions(&self.path, run.input(), at);
+                let (statements, lines) = count_blocks(&self.blocks, funcs.as_deref());
+                self.statements.add(statements);
+                self.lines.add(lines);
+                self.blocks.clear();
+            }
+        }
+        self.runs = runs;
+        result
+    }
+
+    /// Read the runs of the path of `runs[0]` into [`Counting::blocks`],
+    /// merged, taking what the run at `counted` (input, start) counted
+    /// alone off the total. Returns the runs of other paths (of the same
+    /// hash).
+    fn gather(
+        &mut self,
+        runs: &[Run],
+        inputs: &[&dyn Input],
+        skipped: &[u64],
+        counted: Option<(u32, u64)>,
+        text: &mut Vec<u8>,
+    ) -> Result<Vec<Run>, (usize, ParseError)> {
+        let set = self.mode == Some(Mode::Set);
+        let mut others = Vec::new();
+        let mut read_from: Option<(usize, bool)> = None;
+        self.path.clear();
+        self.blocks.clear();
+        let mut merge_at = MERGE_AT;
+        for run in runs {
+            let in_input = |e: ParseError| (run.input(), e);
+            let skip = skipped.get(run.input()).copied().unwrap_or(0);
+            inputs[run.input()]
+                .read_range(skip + run.start, skip + run.end, text)
+                .map_err(|e| {
+                    in_input(ParseError::new(ErrorKind::Io, format!("cannot read: {e}")))
+                })?;
+            self.run_blocks.clear();
+            let mut line_no = run.line;
+            for raw in text.split(|&b| b == b'\n') {
+                let at = At::LineCol(line_no as u64, 1);
+                line_no = line_no.saturating_add(1);
+                let line = std::str::from_utf8(raw)
+                    .map_err(|_| in_input(ParseError::syntax("not UTF-8 text", at)))?
+                    .trim_end_matches('\r');
+                if line.trim().is_empty() || line.starts_with("mode:") {
+                    continue;
+                }
+                let (path, block) = parse_block(line, line_no - 1).map_err(in_input)?;
+                if self.path.is_empty() {
+                    self.path.push_str(path);
+                } else if self.path != path {
+                    if !self.run_blocks.is_empty() {
+                        return Err(in_input(ParseError::new(
+                            ErrorKind::Io,
+                            "the profile changed while it was read",
+                        )));
+                    }
+                    others.push(*run);
+                    break;
+                }
+                self.run_blocks.push(block);
+            }
+            if self.run_blocks.is_empty() {
+                continue;
+            }
+            read_from = match read_from {
+                None => Some((run.input(), true)),
+                Some((i, one)) => Some((run.input(), one && i == run.input())),
+            };
+            if counted == Some((run.input, run.start)) {
+                // As the first reading counted the run.
+                merge_blocks(&self.path, &mut self.run_blocks, set).map_err(in_input)?;
+                let (statements, lines) = count_blocks(&self.run_blocks, None);
+                self.statements = self.statements.minus(statements);
+                self.lines = self.lines.minus(lines);
+            }
+            self.blocks.append(&mut self.run_blocks);
+            if self.blocks.len() >= merge_at {
+                merge_blocks(&self.path, &mut self.blocks, set).map_err(in_input)?;
+                merge_at = (self.blocks.len() * 2).max(MERGE_AT);
+            }
+        }
+        merge_blocks(&self.path, &mut self.blocks, set).map_err(|e| {
+            // The repeat is in the last input read; its line says where
+            // only when every run was in that input.
+            let (input, one) = read_from.unwrap_or((runs[0].input(), true));
+            (input, if one { e } else { ParseError { at: None, ..e } })
+        })?;
+        Ok(others)
+    }
+}
+
+/// The path of a block line (well formed).
+fn block_path(text: &str) -> Option<&str> {
+    let rest = text.rsplit_once(' ')?.0;
+    let rest = rest.rsplit_once(' ')?.0;
+    Some(rest.rsplit_once(':')?.0)
+}
+
+/// Statements and lines of a file's merged blocks; with its functions,
+/// only the blocks inside them, as `go tool cover -func` counts.
+fn count_blocks(blocks: &[Block], funcs: Option<&[FuncExtent]>) -> (Counter, Counter) {
+    let counted = match funcs {
+        Some(funcs) => in_functions(blocks, funcs),
+        None => vec![true; blocks.len()],
+    };
+    let counted = || {
+        blocks
+            .iter()
+            .zip(&counted)
+            .filter(|(_, &c)| c)
+            .map(|(b, _)| b)
+    };
+    let mut statements = Counter::default();
+    for b in counted() {
+        statements.add(Counter::new(
+            if b.count > 0 { b.stmts as u64 } else { 0 },
+            b.stmts as u64,
+        ));
+    }
+    (statements, count_lines(counted()))
 }
 
 /// The lines a file's blocks span, each with the largest count of the
@@ -549,6 +971,35 @@ pub fn func_extents(src: &str) -> Vec<FuncExtent> {
         }
     }
     out
+}
+
+/// A `mode:` line (`rest` follows the colon), which must agree with the
+/// mode of the profiles read before.
+fn read_mode(rest: &str, line_no: u32, mode: &mut Option<Mode>) -> Result<(), ParseError> {
+    let read = match rest.trim() {
+        "set" => Mode::Set,
+        "count" => Mode::Count,
+        "atomic" => Mode::Atomic,
+        other => {
+            return Err(ParseError::syntax(
+                format!("unknown mode `{other}` (expected set, count or atomic)"),
+                At::LineCol(line_no as u64, 7),
+            ))
+        }
+    };
+    match *mode {
+        Some(m) if m != read => Err(ParseError::syntax(
+            format!(
+                "mode `{}` does not match the mode of the profiles before it",
+                read.name()
+            ),
+            At::LineCol(line_no as u64, 1),
+        )),
+        _ => {
+            *mode = Some(read);
+            Ok(())
+        }
+    }
 }
 
 impl Mode {

@@ -12,11 +12,13 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{BufRead, Read};
+use std::marker::PhantomData;
 use std::rc::Rc;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
+use super::fold::{Repeats, Role};
 use super::{Counter, Detail, FileCoverage, LineCov, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 
@@ -37,13 +39,63 @@ struct Counts {
     b: BTreeMap<String, (Option<u32>, Vec<u64>)>,
 }
 
+impl Counts {
+    /// Add an entry's counters, key by key.
+    fn add_entry(&mut self, entry: Entry) {
+        let statement_map = entry.statement_map.unwrap_or_default();
+        for (id, count) in entry.s.unwrap_or_default() {
+            let line = statement_map.get(&id).and_then(|l| l.start.line);
+            self.add_statement(id, count, line);
+        }
+        for (id, count) in entry.f.unwrap_or_default() {
+            self.add_function(id, count);
+        }
+        let branch_map = entry.branch_map.unwrap_or_default();
+        for (id, paths) in entry.b.unwrap_or_default() {
+            let line = branch_map
+                .get(&id)
+                .and_then(|b| b.line.or_else(|| b.loc.as_ref().and_then(|l| l.start.line)));
+            self.add_branch(id, line, &paths);
+        }
+    }
+
+    /// Add the counters of another run of the same file.
+    fn merge(&mut self, other: Counts) {
+        for (id, (count, line)) in other.s {
+            self.add_statement(id, count, line);
+        }
+        for (id, count) in other.f {
+            self.add_function(id, count);
+        }
+        for (id, (line, paths)) in other.b {
+            self.add_branch(id, line, &paths);
+        }
+    }
+
+    fn add_statement(&mut self, id: String, count: u64, line: Option<u32>) {
+        let slot = self.s.entry(id).or_insert((0, line));
+        slot.0 = slot.0.saturating_add(count);
+    }
+
+    fn add_function(&mut self, id: String, count: u64) {
+        let slot = self.f.entry(id).or_insert(0);
+        *slot = slot.saturating_add(count);
+    }
+
+    fn add_branch(&mut self, id: String, line: Option<u32>, paths: &[u64]) {
+        let slot = self.b.entry(id).or_insert_with(|| (line, Vec::new()));
+        if slot.1.len() < paths.len() {
+            slot.1.resize(paths.len(), 0);
+        }
+        for (total, &count) in slot.1.iter_mut().zip(paths) {
+            *total = total.saturating_add(count);
+        }
+    }
+}
+
 enum Data {
     Final(Counts),
     Summary(Summary),
-    /// A `coverage-final.json` entry counted when only totals are kept.
-    Counted(Summary),
-    /// Named twice while only counting: read again with its counters.
-    Redo,
 }
 
 struct PendingFile {
@@ -56,11 +108,45 @@ struct PendingFile {
 #[derive(Default)]
 pub struct Accumulator {
     kind: Option<Kind>,
+    /// With line data: every file, its counters kept.
     files: Vec<PendingFile>,
     by_path: HashMap<String, usize>,
     detail: Detail,
-    redo: bool,
-    second_pass: bool,
+    /// Totals only: the file being read and what was counted.
+    counting: Counting,
+}
+
+/// Totals only (see [`super::fold`]): the counters of the file being
+/// read, counted when another file begins.
+#[derive(Default)]
+struct Counting {
+    repeats: Repeats,
+    /// The file being read, and what to do with it once read.
+    run: Option<Role>,
+    path: String,
+    counts: Counts,
+    total: Summary,
+    /// Second reading: the counters of the paths named more than once.
+    kept: HashMap<String, Counts>,
+}
+
+impl Counting {
+    fn end(&mut self) {
+        match self.run.take() {
+            Some(Role::Count) => {
+                let counts = std::mem::take(&mut self.counts);
+                self.total.add(&from_counts(String::new(), counts).summary);
+            }
+            Some(Role::Keep) => {
+                let counts = std::mem::take(&mut self.counts);
+                self.kept
+                    .entry(std::mem::take(&mut self.path))
+                    .or_default()
+                    .merge(counts);
+            }
+            None => {}
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -117,20 +203,20 @@ impl Accumulator {
         }
     }
 
-    /// Whether some file must be read again ([`Accumulator::begin_redo`]).
+    /// Totals only: whether some path was named again after other files,
+    /// so the reports must be read a second time
+    /// ([`Accumulator::begin_redo`]).
     pub fn needs_redo(&self) -> bool {
-        self.redo && !self.second_pass
+        self.counting.repeats.any() && !self.counting.repeats.second_pass()
     }
 
-    /// Get ready to read every report again, keeping the counters of the
-    /// files named more than once; the others are counted.
+    /// Get ready to read every report again: the files named once are
+    /// counted again, the others kept with their counters and counted at
+    /// the end.
     pub fn begin_redo(&mut self) {
-        self.second_pass = true;
-        for f in &mut self.files {
-            if matches!(f.data, Data::Redo) {
-                f.data = Data::Final(Counts::default());
-            }
-        }
+        let c = &mut self.counting;
+        c.repeats.begin_second_pass();
+        c.total = Summary::default();
     }
 
     pub fn kind(&self) -> Option<Kind> {
@@ -139,48 +225,41 @@ impl Accumulator {
 
     /// Read one JSON report. Returns how many file entries it had.
     pub fn parse<R: BufRead>(&mut self, input: usize, source: R) -> Result<usize, ParseError> {
-        let offset = Rc::new(Cell::new(0u64));
-        let reader = CountingReader {
-            inner: source,
-            offset: offset.clone(),
-        };
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        let mut problem: Option<ParseError> = None;
-        let seed = FilesSeed {
-            acc: self,
-            input,
-            offset,
-            entries: 0,
-            problem: &mut problem,
-        };
-        let result = seed.deserialize(&mut de).and_then(|n| de.end().map(|()| n));
-        match result {
-            Ok(n) => Ok(n),
-            Err(e) => Err(problem.take().unwrap_or_else(|| json_error(&e))),
-        }
+        let n = read_entries(source, &mut |key, entry: Entry, at| {
+            self.add(key, entry, input, at)
+        })?;
+        // A file's run ends with its report.
+        self.counting.end();
+        Ok(n)
     }
 
+    /// With line data: the files read, each with its position in its
+    /// report.
     pub fn finish(self) -> Vec<(FileCoverage, usize, At)> {
         self.files
             .into_iter()
             .map(|f| {
                 let coverage = match f.data {
-                    Data::Summary(summary) | Data::Counted(summary) => FileCoverage {
+                    Data::Summary(summary) => FileCoverage {
                         path: f.path,
                         summary,
                         lines: Vec::new(),
                     },
                     Data::Final(counts) => from_counts(f.path, counts),
-                    // Only before the second pass.
-                    Data::Redo => FileCoverage {
-                        path: f.path,
-                        summary: Summary::default(),
-                        lines: Vec::new(),
-                    },
                 };
                 (coverage, f.input, f.at)
             })
             .collect()
+    }
+
+    /// Totals only: the total of every file read.
+    pub fn finish_totals(mut self) -> Summary {
+        let c = &mut self.counting;
+        c.end();
+        for (_, counts) in c.kept.drain() {
+            c.total.add(&from_counts(String::new(), counts).summary);
+        }
+        c.total
     }
 
     fn add(&mut self, key: String, entry: Entry, input: usize, at: At) -> Result<(), ParseError> {
@@ -216,17 +295,28 @@ impl Accumulator {
             .filter(|p| !p.is_empty())
             .unwrap_or(key)
             .replace('\\', "/");
-        let index = match self.by_path.get(&path) {
-            Some(&i) => {
-                match self.files[i].data {
-                    Data::Counted(_) if !self.second_pass => {
-                        self.files[i].data = Data::Redo;
-                        self.redo = true;
+        if self.detail == Detail::Totals {
+            let c = &mut self.counting;
+            match kind {
+                // Counts only: they add up whatever the file.
+                Kind::Summary => {
+                    if !c.repeats.second_pass() {
+                        c.total.add(&entry_summary(&entry));
                     }
-                    _ => {}
                 }
-                i
+                Kind::Final => {
+                    if c.run.is_none() || c.path != path {
+                        c.end();
+                        c.run = Some(c.repeats.begin(&path));
+                        c.path = path;
+                    }
+                    c.counts.add_entry(entry);
+                }
             }
+            return Ok(());
+        }
+        let index = match self.by_path.get(&path) {
+            Some(&i) => i,
             None => {
                 let i = self.files.len();
                 self.by_path.insert(path.clone(), i);
@@ -243,53 +333,22 @@ impl Accumulator {
                 i
             }
         };
-        // Only totals: a file named once is counted from its one entry.
-        let count_now = self.detail == Detail::Totals && !self.second_pass;
-        let data = &mut self.files[index].data;
-        match data {
-            // Counted in the first pass, or to be read in the second.
-            Data::Counted(_) | Data::Redo => {}
-            Data::Summary(_) if self.second_pass => {}
-            Data::Summary(summary) => {
-                let counter = |c: &Option<SummaryCounter>| c.as_ref().map(SummaryCounter::counter);
-                summary.add(&Summary {
-                    lines: counter(&entry.lines).unwrap_or_default(),
-                    branches: counter(&entry.branches),
-                    functions: counter(&entry.functions),
-                    statements: counter(&entry.statements),
-                });
-            }
-            Data::Final(counts) => {
-                let statement_map = entry.statement_map.unwrap_or_default();
-                for (id, count) in entry.s.unwrap_or_default() {
-                    let line = statement_map.get(&id).and_then(|l| l.start.line);
-                    let slot = counts.s.entry(id).or_insert((0, line));
-                    slot.0 = slot.0.saturating_add(count);
-                }
-                for (id, count) in entry.f.unwrap_or_default() {
-                    let slot = counts.f.entry(id).or_insert(0);
-                    *slot = slot.saturating_add(count);
-                }
-                let branch_map = entry.branch_map.unwrap_or_default();
-                for (id, paths) in entry.b.unwrap_or_default() {
-                    let line = branch_map
-                        .get(&id)
-                        .and_then(|b| b.line.or_else(|| b.loc.as_ref().and_then(|l| l.start.line)));
-                    let slot = counts.b.entry(id).or_insert_with(|| (line, Vec::new()));
-                    if slot.1.len() < paths.len() {
-                        slot.1.resize(paths.len(), 0);
-                    }
-                    for (total, count) in slot.1.iter_mut().zip(paths) {
-                        *total = total.saturating_add(count);
-                    }
-                }
-                if count_now {
-                    let counts = std::mem::take(counts);
-                    *data = Data::Counted(from_counts(String::new(), counts).summary);
-                }
-            }
+        match &mut self.files[index].data {
+            Data::Summary(summary) => summary.add(&entry_summary(&entry)),
+            Data::Final(counts) => counts.add_entry(entry),
         }
         Ok(())
+    }
+}
+
+/// A `coverage-summary.json` entry's counts.
+fn entry_summary(entry: &Entry) -> Summary {
+    let counter = |c: &Option<SummaryCounter>| c.as_ref().map(SummaryCounter::counter);
+    Summary {
+        lines: counter(&entry.lines).unwrap_or_default(),
+        branches: counter(&entry.branches),
+        functions: counter(&entry.functions),
+        statements: counter(&entry.statements),
     }
 }
 
@@ -377,16 +436,68 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-struct FilesSeed<'a> {
-    acc: &'a mut Accumulator,
-    input: usize,
+/// Read a report's entries one at a time, each given to `handle` with its
+/// key and where the key is. Returns how many there were.
+fn read_entries<R: BufRead, E: DeserializeOwned>(
+    source: R,
+    handle: &mut dyn FnMut(String, E, At) -> Result<(), ParseError>,
+) -> Result<usize, ParseError> {
+    let offset = Rc::new(Cell::new(0u64));
+    let reader = CountingReader {
+        inner: source,
+        offset: offset.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut problem: Option<ParseError> = None;
+    let seed = FilesSeed {
+        handle,
+        offset,
+        entries: 0,
+        problem: &mut problem,
+        entry: PhantomData,
+    };
+    let result = seed.deserialize(&mut de).and_then(|n| de.end().map(|()| n));
+    match result {
+        Ok(n) => Ok(n),
+        Err(e) => Err(problem.take().unwrap_or_else(|| json_error(&e))),
+    }
+}
+
+/// What the second reading needs of an entry: its path and its kind.
+#[derive(Deserialize)]
+struct NameEntry {
+    path: Option<String>,
+    #[serde(rename = "statementMap")]
+    statement_map: Option<IgnoredAny>,
+    s: Option<IgnoredAny>,
+    lines: Option<IgnoredAny>,
+}
+
+/// The files a report names, in order, each with where its key is (the
+/// report was read before: it is well formed).
+pub fn names<R: BufRead>(source: R, each: &mut dyn FnMut(&str, At)) -> Result<(), ParseError> {
+    read_entries(source, &mut |key, entry: NameEntry, at| {
+        let is_final = entry.s.is_some() || entry.statement_map.is_some();
+        if !is_final && entry.lines.is_some() && key == "total" {
+            return Ok(());
+        }
+        let path = entry.path.filter(|p| !p.is_empty()).unwrap_or(key);
+        each(&path.replace('\\', "/"), at);
+        Ok(())
+    })?;
+    Ok(())
+}
+
+struct FilesSeed<'a, E> {
+    handle: &'a mut dyn FnMut(String, E, At) -> Result<(), ParseError>,
     offset: Rc<Cell<u64>>,
     entries: usize,
     /// An error found while adding an entry, with its own position.
     problem: &'a mut Option<ParseError>,
+    entry: PhantomData<E>,
 }
 
-impl<'de> DeserializeSeed<'de> for FilesSeed<'_> {
+impl<'de, E: DeserializeOwned> DeserializeSeed<'de> for FilesSeed<'_, E> {
     type Value = usize;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
@@ -394,7 +505,7 @@ impl<'de> DeserializeSeed<'de> for FilesSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for FilesSeed<'_> {
+impl<'de, E: DeserializeOwned> Visitor<'de> for FilesSeed<'_, E> {
     type Value = usize;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -405,8 +516,8 @@ impl<'de> Visitor<'de> for FilesSeed<'_> {
         while let Some(key) = map.next_key::<String>()? {
             // The key has just been read: step back over it and its quotes.
             let at = At::Offset(self.offset.get().saturating_sub(key.len() as u64 + 2));
-            let entry: Entry = map.next_value()?;
-            if let Err(e) = self.acc.add(key, entry, self.input, at) {
+            let entry: E = map.next_value()?;
+            if let Err(e) = (self.handle)(key, entry, at) {
                 *self.problem = Some(e.clone());
                 return Err(serde::de::Error::custom(e.message));
             }

@@ -8,47 +8,133 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use super::{Counter, Detail, FileCoverage, LineCov, LineTally, Summary};
+use super::fold::{Repeats, Role};
+use super::{Counter, Detail, FileCoverage, LineCov, Summary};
 use crate::error::{At, ErrorKind, ParseError};
 
 struct PendingFile {
     path: String,
     input: usize,
     at: At,
-    kept: Kept,
+    records: Records,
+}
+
+/// The records of one file, merged as `lcov -a` merges them.
+#[derive(Default)]
+struct Records {
+    /// (line, count) of each `DA`, in the order read.
+    lines: Vec<(u32, u64)>,
+    /// (line, block and branch as written) -> times taken; None for `-`
+    /// (the block never ran).
+    branches: HashMap<(u32, Box<str>), Option<u64>>,
     /// name (or `#index` for `FNL`) -> calls.
     functions: HashMap<Box<str>, u64>,
 }
 
-enum Kept {
-    Lines {
-        lines: Vec<(u32, u64)>,
-        /// (line, block and branch as written) -> times taken; None for
-        /// `-` (the block never ran).
-        branches: HashMap<(u32, Box<str>), Option<u64>>,
-    },
-    Tally(Box<Tally>),
-    /// A `DA` or `BRDA` out of order while counting: read again with its
-    /// lines.
-    Redo,
-}
-
-/// `DA` and `BRDA` records counted as they come, in ascending lines.
-#[derive(Default)]
-struct Tally {
-    lines: LineTally,
-    /// The line of the `BRDA` records being read, and their branches.
-    branch_line: Option<u32>,
-    line_branches: HashMap<Box<str>, Option<u64>>,
-    branches: Counter,
-}
-
-impl Tally {
-    fn close_branch_line(&mut self) {
-        for taken in self.line_branches.values() {
-            self.branches.count(taken.unwrap_or(0) > 0);
+impl Records {
+    /// Add another run of the same file.
+    fn merge(&mut self, other: Records) {
+        self.lines.extend(other.lines);
+        for (key, taken) in other.branches {
+            add_taken(self.branches.entry(key).or_insert(None), taken);
         }
-        self.line_branches.clear();
+        for (name, calls) in other.functions {
+            let slot = self.functions.entry(name).or_insert(0);
+            *slot = slot.saturating_add(calls);
+        }
+    }
+
+    /// `DA` lines sorted, repeats summed.
+    fn line_data(&mut self) -> Vec<LineCov> {
+        self.lines.sort_unstable_by_key(|&(line, _)| line);
+        let mut lines: Vec<LineCov> = Vec::with_capacity(self.lines.len());
+        for &(line, count) in &self.lines {
+            match lines.last_mut() {
+                Some(l) if l.line == line => l.hits = l.hits.saturating_add(super::hits(count)),
+                _ => lines.push(LineCov {
+                    line,
+                    hits: super::hits(count),
+                    ..LineCov::default()
+                }),
+            }
+        }
+        lines
+    }
+
+    /// (lines, branches, functions), as [`Accumulator::finish`] counts
+    /// them, without making the lines.
+    fn count(&mut self) -> (Counter, Counter, Counter) {
+        self.lines.sort_unstable_by_key(|&(line, _)| line);
+        let mut lines = Counter::default();
+        let mut i = 0;
+        while i < self.lines.len() {
+            let line = self.lines[i].0;
+            let mut covered = false;
+            while i < self.lines.len() && self.lines[i].0 == line {
+                covered |= self.lines[i].1 > 0;
+                i += 1;
+            }
+            lines.count(covered);
+        }
+        let mut branches = Counter::default();
+        for taken in self.branches.values() {
+            branches.count(taken.unwrap_or(0) > 0);
+        }
+        (lines, branches, function_counter(&self.functions))
+    }
+
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.branches.clear();
+        self.functions.clear();
+    }
+}
+
+/// Totals only (see [`super::fold`]): the records of the file being
+/// read, counted when another file begins (a file's records one after
+/// another merge first).
+#[derive(Default)]
+struct Counting {
+    repeats: Repeats,
+    /// The file being read, and what to do with it once read.
+    run: Option<Role>,
+    path: String,
+    records: Records,
+    lines: Counter,
+    branches: Counter,
+    functions: Counter,
+    /// Second reading: the records of the paths named more than once.
+    kept: HashMap<String, Records>,
+}
+
+impl Counting {
+    fn begin(&mut self, path: String) {
+        if self.run.is_some() && self.path == path {
+            return;
+        }
+        self.end();
+        self.run = Some(self.repeats.begin(&path));
+        self.path = path;
+    }
+
+    fn end(&mut self) {
+        match self.run.take() {
+            Some(Role::Count) => {
+                let (lines, branches, functions) = self.records.count();
+                self.lines.add(lines);
+                self.branches.add(branches);
+                self.functions.add(functions);
+                self.records.clear();
+            }
+            Some(Role::Keep) => {
+                let records = std::mem::take(&mut self.records);
+                self.kept
+                    .entry(std::mem::take(&mut self.path))
+                    .or_default()
+                    .merge(records);
+            }
+            None => {}
+        }
     }
 }
 
@@ -59,19 +145,16 @@ fn add_taken(slot: &mut Option<u64>, taken: Option<u64>) {
     };
 }
 
-fn add_hits(a: &mut LineCov, b: LineCov) {
-    a.hits = a.hits.saturating_add(b.hits);
-}
-
 #[derive(Default)]
 pub struct Accumulator {
+    /// With line data: every file, its records kept.
     files: Vec<PendingFile>,
     by_path: HashMap<String, usize>,
     has_branches: bool,
     has_functions: bool,
     detail: Detail,
-    redo: bool,
-    second_pass: bool,
+    /// Totals only: the file being read and what was counted.
+    counting: Counting,
 }
 
 impl Accumulator {
@@ -82,24 +165,22 @@ impl Accumulator {
         }
     }
 
-    /// Whether some file must be read again ([`Accumulator::begin_redo`]).
+    /// Totals only: whether some path was named again after other files,
+    /// so the tracefiles must be read a second time
+    /// ([`Accumulator::begin_redo`]).
     pub fn needs_redo(&self) -> bool {
-        self.redo && !self.second_pass
+        self.counting.repeats.any() && !self.counting.repeats.second_pass()
     }
 
-    /// Get ready to read every tracefile again, keeping the records of the
-    /// files whose lines came out of order; the others are counted.
+    /// Get ready to read every tracefile again: the files named once are
+    /// counted again, the others kept with their records and counted at
+    /// the end.
     pub fn begin_redo(&mut self) {
-        self.second_pass = true;
-        for f in &mut self.files {
-            if matches!(f.kept, Kept::Redo) {
-                f.kept = Kept::Lines {
-                    lines: Vec::new(),
-                    branches: HashMap::new(),
-                };
-                f.functions.clear();
-            }
-        }
+        let c = &mut self.counting;
+        c.repeats.begin_second_pass();
+        c.lines = Counter::default();
+        c.branches = Counter::default();
+        c.functions = Counter::default();
     }
 
     /// Read one tracefile. Returns how many `SF` records it had.
@@ -152,10 +233,7 @@ impl Accumulator {
                 "SF" => {
                     if let Some((file, _)) = current {
                         return Err(ParseError::syntax(
-                            format!(
-                                "SF record before the end_of_record of {}",
-                                self.files[file].path
-                            ),
+                            format!("SF record before the end_of_record of {}", self.path(file)),
                             at,
                         ));
                     }
@@ -163,27 +241,25 @@ impl Accumulator {
                     if path.is_empty() {
                         return Err(bad("no file name"));
                     }
-                    let index = match self.by_path.get(&path) {
-                        Some(&i) => i,
-                        None => {
-                            let i = self.files.len();
-                            self.by_path.insert(path.clone(), i);
-                            let kept = match self.detail {
-                                Detail::Lines => Kept::Lines {
-                                    lines: Vec::new(),
-                                    branches: HashMap::new(),
-                                },
-                                Detail::Totals => Kept::Tally(Box::default()),
-                            };
-                            self.files.push(PendingFile {
-                                path,
-                                input,
-                                at,
-                                kept,
-                                functions: HashMap::new(),
-                            });
-                            i
+                    let index = match self.detail {
+                        Detail::Totals => {
+                            self.counting.begin(path);
+                            0
                         }
+                        Detail::Lines => match self.by_path.get(&path) {
+                            Some(&i) => i,
+                            None => {
+                                let i = self.files.len();
+                                self.by_path.insert(path.clone(), i);
+                                self.files.push(PendingFile {
+                                    path,
+                                    input,
+                                    at,
+                                    records: Records::default(),
+                                });
+                                i
+                            }
+                        },
                     };
                     current = Some((index, line_no));
                     records += 1;
@@ -196,31 +272,21 @@ impl Accumulator {
                             at,
                         ));
                     };
-                    let file = &mut self.files[file];
-                    if self.second_pass && !matches!(file.kept, Kept::Lines { .. }) {
-                        // Counted in the first pass.
-                        continue;
+                    match key {
+                        "BRDA" => self.has_branches = true,
+                        "DA" => {}
+                        _ => self.has_functions = true,
                     }
+                    let file = match self.detail {
+                        Detail::Lines => &mut self.files[file].records,
+                        Detail::Totals => &mut self.counting.records,
+                    };
                     match key {
                         "DA" => {
                             let mut parts = value.splitn(3, ',');
                             let line = parse_u32(parts.next()).ok_or_else(|| bad("line number"))?;
                             let count = parse_count(parts.next()).ok_or_else(|| bad("count"))?;
-                            match &mut file.kept {
-                                Kept::Lines { lines, .. } => lines.push((line, count)),
-                                Kept::Tally(tally) => {
-                                    let l = LineCov {
-                                        line,
-                                        hits: super::hits(count),
-                                        ..LineCov::default()
-                                    };
-                                    if !tally.lines.push(l, add_hits) {
-                                        file.kept = Kept::Redo;
-                                        self.redo = true;
-                                    }
-                                }
-                                Kept::Redo => {}
-                            }
+                            file.lines.push((line, count));
                         }
                         "BRDA" => {
                             let (line, rest) =
@@ -235,33 +301,10 @@ impl Accumulator {
                                 "-" => None,
                                 t => Some(t.parse::<u64>().map_err(|_| bad("times taken"))?),
                             };
-                            match &mut file.kept {
-                                Kept::Lines { branches, .. } => add_taken(
-                                    branches.entry((line, id.into())).or_insert(None),
-                                    taken,
-                                ),
-                                Kept::Tally(tally) => match tally.branch_line {
-                                    Some(l) if l > line => {
-                                        file.kept = Kept::Redo;
-                                        self.redo = true;
-                                    }
-                                    _ => {
-                                        if tally.branch_line != Some(line) {
-                                            tally.close_branch_line();
-                                            tally.branch_line = Some(line);
-                                        }
-                                        let slot = match tally.line_branches.get_mut(id) {
-                                            Some(slot) => slot,
-                                            None => {
-                                                tally.line_branches.entry(id.into()).or_insert(None)
-                                            }
-                                        };
-                                        add_taken(slot, taken);
-                                    }
-                                },
-                                Kept::Redo => {}
-                            }
-                            self.has_branches = true;
+                            add_taken(
+                                file.branches.entry((line, id.into())).or_insert(None),
+                                taken,
+                            );
                         }
                         "FN" => {
                             // FN:<line>,[<end line>,]<name>
@@ -273,7 +316,6 @@ impl Accumulator {
                                 _ => rest,
                             };
                             file.functions.entry(name.into()).or_insert(0);
-                            self.has_functions = true;
                         }
                         "FNDA" => {
                             let (count, name) =
@@ -281,7 +323,6 @@ impl Accumulator {
                             let count = parse_count(Some(count)).ok_or_else(|| bad("count"))?;
                             let slot = file.functions.entry(name.into()).or_insert(0);
                             *slot = slot.saturating_add(count);
-                            self.has_functions = true;
                         }
                         "FNL" => {
                             // FNL:<index>,<line>[,<end line>]
@@ -291,7 +332,6 @@ impl Accumulator {
                             file.functions
                                 .entry(format!("#{}", index.trim()).into())
                                 .or_insert(0);
-                            self.has_functions = true;
                         }
                         _ => {
                             // FNA:<index>,<count>,<name>: aliases of one function add up.
@@ -303,7 +343,6 @@ impl Accumulator {
                                 .entry(format!("#{index}").into())
                                 .or_insert(0);
                             *slot = slot.saturating_add(count);
-                            self.has_functions = true;
                         }
                     }
                 }
@@ -323,65 +362,41 @@ impl Accumulator {
         if let Some((file, started)) = current {
             return Err(ParseError::new(
                 ErrorKind::Truncated,
-                format!("unexpected end of file: the record of {} (from line {started}) has no end_of_record (is the file truncated?)", self.files[file].path),
+                format!("unexpected end of file: the record of {} (from line {started}) has no end_of_record (is the file truncated?)", self.path(file)),
             )
             .at(At::LineCol(line_no.max(1), 1)));
         }
         if line_no == 0 {
             return Err(ParseError::new(ErrorKind::Empty, "empty file"));
         }
+        // A file's run ends with its tracefile.
+        self.counting.end();
         Ok(records)
     }
 
+    /// The path of the file being read.
+    fn path(&self, file: usize) -> &str {
+        match self.detail {
+            Detail::Lines => &self.files[file].path,
+            Detail::Totals => &self.counting.path,
+        }
+    }
+
+    /// With line data: the files read, each with its position in its
+    /// tracefile.
     pub fn finish(self) -> Vec<(FileCoverage, usize, At)> {
         let (has_branches, has_functions) = (self.has_branches, self.has_functions);
         self.files
             .into_iter()
-            .map(|f| {
-                let (da, branch_map) = match f.kept {
-                    Kept::Lines { lines, branches } => (lines, branches),
-                    Kept::Tally(mut tally) => {
-                        tally.close_branch_line();
-                        let (lines, _) = tally.lines.finish();
-                        let summary = Summary {
-                            lines,
-                            branches: has_branches.then_some(tally.branches),
-                            functions: has_functions.then(|| function_counter(&f.functions)),
-                            statements: None,
-                        };
-                        return (
-                            FileCoverage {
-                                path: f.path,
-                                summary,
-                                lines: Vec::new(),
-                            },
-                            f.input,
-                            f.at,
-                        );
-                    }
-                    // Only before the second pass.
-                    Kept::Redo => (Vec::new(), HashMap::new()),
-                };
-                let mut da = da;
-                da.sort_unstable_by_key(|&(line, _)| line);
-                let mut branch_by_line: Vec<(u32, bool)> = branch_map
+            .map(|mut f| {
+                let mut lines = f.records.line_data();
+                let mut branch_by_line: Vec<(u32, bool)> = f
+                    .records
+                    .branches
                     .iter()
                     .map(|(&(line, _), taken)| (line, taken.unwrap_or(0) > 0))
                     .collect();
                 branch_by_line.sort_unstable();
-                let mut lines: Vec<LineCov> = Vec::with_capacity(da.len());
-                for (line, count) in da {
-                    match lines.last_mut() {
-                        Some(l) if l.line == line => {
-                            l.hits = l.hits.saturating_add(super::hits(count))
-                        }
-                        _ => lines.push(LineCov {
-                            line,
-                            hits: super::hits(count),
-                            ..LineCov::default()
-                        }),
-                    }
-                }
                 let mut branches = Counter::default();
                 for &(line, taken) in &branch_by_line {
                     branches.count(taken);
@@ -399,7 +414,7 @@ impl Accumulator {
                     summary.branches = Some(branches);
                 }
                 if has_functions {
-                    summary.functions = Some(function_counter(&f.functions));
+                    summary.functions = Some(function_counter(&f.records.functions));
                 }
                 (
                     FileCoverage {
@@ -412,6 +427,46 @@ impl Accumulator {
                 )
             })
             .collect()
+    }
+
+    /// Totals only: the total of every file read.
+    pub fn finish_totals(mut self) -> Summary {
+        let c = &mut self.counting;
+        c.end();
+        for records in c.kept.values_mut() {
+            let (lines, branches, functions) = records.count();
+            c.lines.add(lines);
+            c.branches.add(branches);
+            c.functions.add(functions);
+        }
+        Summary {
+            lines: c.lines,
+            branches: self.has_branches.then_some(c.branches),
+            functions: self.has_functions.then_some(c.functions),
+            statements: None,
+        }
+    }
+}
+
+/// The files a tracefile names, in order, each with the line of its `SF`
+/// record (the tracefile was read before: it is well formed).
+pub fn names<R: BufRead>(mut source: R, each: &mut dyn FnMut(&str, At)) -> Result<(), ParseError> {
+    let mut buf = Vec::with_capacity(256);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = source
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ParseError::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim_end_matches(['\n', '\r']).trim_start();
+        if let Some(path) = text.strip_prefix("SF:") {
+            each(&path.trim().replace('\\', "/"), At::LineCol(line_no, 1));
+        }
     }
 }
 

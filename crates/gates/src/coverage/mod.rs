@@ -7,8 +7,12 @@
 //! counters), merging repeats the way the tool merges them; finishing it
 //! yields files with paths as written. [`read::ParsedCoverage::resolve`]
 //! then maps those paths to files of the repository.
+//!
+//! Totals only ([`Detail::Totals`]), the accumulators keep one file's
+//! records at a time and fold them into the total (see the `fold` module).
 
 pub mod cobertura;
+pub(crate) mod fold;
 pub mod gocover;
 pub mod istanbul;
 pub mod lcov;
@@ -37,14 +41,16 @@ pub enum Format {
 /// How much of a report the parsers keep.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Detail {
-    /// Only the counters of each file (the totals are exactly those of
-    /// [`Detail::Lines`]). Lines are counted as they stream by. When a
-    /// file's lines do not all come in ascending order (or an Istanbul
-    /// file is named twice), the reports are read a second time keeping
-    /// that file's lines alone; when two paths resolve to one file, they
-    /// are read again with line data. Go keeps one record per distinct
-    /// block, as repeats merge by position (`set` ORs, `count` adds) and
-    /// statements are counted against the sources after resolution.
+    /// The total only (exactly that of [`Detail::Lines`]); the report has
+    /// no files. Each file is counted as soon as its records end and
+    /// added to the total; what stays is a 64-bit hash of each path (see
+    /// the `fold` module). A path named again after other files (and, for Go, a
+    /// file whose blocks come back, as `-coverpkg` writes them) is
+    /// counted in a second reading that keeps its records alone; Go then
+    /// reads the places it noted one file at a time. Resolving paths
+    /// reads the reports again for the paths they name (Go: for the
+    /// blocks, counted inside the functions of their sources); when two
+    /// paths resolve to one file, they are read again with line data.
     Totals,
     /// Counters and every coverable line (base comparisons, patch
     /// coverage, the history).
@@ -139,6 +145,14 @@ impl Counter {
         self.total += other.total;
     }
 
+    /// What is left once `other`, counted in this, is taken off.
+    pub(crate) fn minus(self, other: Counter) -> Counter {
+        Counter {
+            covered: self.covered.saturating_sub(other.covered),
+            total: self.total.saturating_sub(other.total),
+        }
+    }
+
     /// One more item, covered or not.
     pub fn count(&mut self, covered: bool) {
         self.total += 1;
@@ -210,49 +224,6 @@ pub struct LineCov {
     pub hits: u32,
     pub branches_covered: u16,
     pub branches_total: u16,
-}
-
-/// Line counters of one file taken as its lines stream by, without
-/// keeping them: a repeat of the line just seen merges into it, a line
-/// after it closes it. A line before it cannot be merged without the
-/// lines already counted: [`LineTally::push`] then says so.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct LineTally {
-    pending: Option<LineCov>,
-    pub lines: Counter,
-    pub branches: Counter,
-}
-
-impl LineTally {
-    /// Count `line`, merging a repeat of the last line with `merge`.
-    /// False when it comes before the last line (nothing is counted).
-    pub fn push(&mut self, line: LineCov, merge: fn(&mut LineCov, LineCov)) -> bool {
-        match &mut self.pending {
-            Some(p) if p.line == line.line => merge(p, line),
-            Some(p) if p.line > line.line => return false,
-            _ => {
-                self.close();
-                self.pending = Some(line);
-            }
-        }
-        true
-    }
-
-    fn close(&mut self) {
-        if let Some(l) = self.pending.take() {
-            self.lines.count(l.hits > 0);
-            self.branches.add(Counter::new(
-                l.branches_covered as u64,
-                l.branches_total as u64,
-            ));
-        }
-    }
-
-    /// (lines, branches), every line counted once.
-    pub fn finish(mut self) -> (Counter, Counter) {
-        self.close();
-        (self.lines, self.branches)
-    }
 }
 
 /// A count as a line's hits (saturating).

@@ -3,7 +3,10 @@
 
 use std::io::BufRead;
 
-use super::{cobertura, gocover, istanbul, lcov, CoverageReport, Detail, FileCoverage, Format};
+use super::fold::{path_hash, HashSet64};
+use super::{
+    cobertura, gocover, istanbul, lcov, CoverageReport, Detail, FileCoverage, Format, Summary,
+};
 use crate::detect::{sniff, Sniffed};
 use crate::error::{At, ErrorKind, ParseError, ReadError};
 use crate::input::Input;
@@ -12,6 +15,8 @@ use crate::paths::{PathResolver, ReportContext, SourceTree, Unresolved};
 enum Accumulator {
     Cobertura(cobertura::Accumulator),
     Go(gocover::Accumulator),
+    /// Go, totals only.
+    GoCounting(gocover::Counting),
     Lcov(lcov::Accumulator),
     Istanbul(istanbul::Accumulator),
 }
@@ -20,20 +25,22 @@ impl Accumulator {
     fn family(&self) -> &'static str {
         match self {
             Accumulator::Cobertura(_) => "a Cobertura XML report",
-            Accumulator::Go(_) => "a Go coverprofile",
+            Accumulator::Go(_) | Accumulator::GoCounting(_) => "a Go coverprofile",
             Accumulator::Lcov(_) => "an lcov tracefile",
             Accumulator::Istanbul(_) => "an Istanbul JSON report",
         }
     }
 
-    /// Whether, counting only, some file must be read again with its lines.
+    /// Whether, counting only, some file was named again after other
+    /// files, so the reports are read a second time.
     fn needs_redo(&self) -> bool {
         match self {
             Accumulator::Cobertura(a) => a.needs_redo(),
             Accumulator::Lcov(a) => a.needs_redo(),
             Accumulator::Istanbul(a) => a.needs_redo(),
-            // Blocks are kept (merged) until the end.
-            Accumulator::Go(_) => false,
+            // Blocks are kept (merged) until the end; Go counting only
+            // reads its runs again from where they are.
+            Accumulator::Go(_) | Accumulator::GoCounting(_) => false,
         }
     }
 
@@ -42,9 +49,20 @@ impl Accumulator {
             Accumulator::Cobertura(a) => a.begin_redo(),
             Accumulator::Lcov(a) => a.begin_redo(),
             Accumulator::Istanbul(a) => a.begin_redo(),
-            Accumulator::Go(_) => {}
+            Accumulator::Go(_) | Accumulator::GoCounting(_) => {}
         }
     }
+}
+
+/// Open an input past its byte order mark: the reader and how many bytes
+/// were skipped.
+fn open(input: &dyn Input) -> Result<(Box<dyn BufRead + '_>, Sniffed, u64), ReadError> {
+    let io = |e: std::io::Error| {
+        ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
+    };
+    let mut reader = input.open().map_err(io)?;
+    let (sniffed, skipped) = sniff(&mut reader).map_err(io)?;
+    Ok((reader, sniffed, skipped))
 }
 
 /// A file of a report with its path as written and where it was named.
@@ -60,11 +78,15 @@ pub struct RawFile {
 #[derive(Debug)]
 pub struct ParsedCoverage {
     pub format: Format,
-    /// The files of every format but Go's, counted.
+    /// With line data: the files of every format but Go's, counted.
     pub files: Vec<RawFile>,
-    /// Go's blocks, merged; counted once the source files can be read
-    /// (statements count only inside function declarations).
+    /// With line data: Go's blocks, merged; counted once the source files
+    /// can be read (statements count only inside function declarations).
     go: Option<gocover::Accumulator>,
+    /// Totals only: the total, Go's counting every block.
+    total: Option<Summary>,
+    /// Totals only, Go: what counting again with the sources needs.
+    go_counting: Option<gocover::Counting>,
     /// Cobertura `<source>` folders, per input.
     pub sources: Vec<Vec<String>>,
     /// Bytes skipped at the start of each input (a byte order mark).
@@ -89,16 +111,14 @@ pub fn parse_coverage_with(
     let mut acc: Option<(Accumulator, usize)> = None;
     let mut skips = vec![0; inputs.len()];
     for (index, input) in inputs.iter().enumerate() {
-        let mut reader = input.open().map_err(|e| {
-            ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
-        })?;
-        let (sniffed, skipped) = sniff(&mut reader).map_err(|e| {
-            ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
-        })?;
+        let (mut reader, sniffed, skipped) = open(*input)?;
         skips[index] = skipped;
         let fresh = match sniffed {
             Sniffed::Xml => Accumulator::Cobertura(cobertura::Accumulator::new(detail)),
             Sniffed::Json => Accumulator::Istanbul(istanbul::Accumulator::new(detail)),
+            Sniffed::GoProfile if detail == Detail::Totals => {
+                Accumulator::GoCounting(gocover::Counting::new())
+            }
             Sniffed::GoProfile => Accumulator::Go(gocover::Accumulator::new(detail)),
             Sniffed::Lcov => Accumulator::Lcov(lcov::Accumulator::new(detail)),
             Sniffed::Empty => return Err(ReadError::new(ErrorKind::Empty, input.name(), "empty file")),
@@ -137,7 +157,9 @@ pub fn parse_coverage_with(
         match result {
             Ok(0) => {
                 let message = match current {
-                    Accumulator::Go(_) => "empty profile: no coverage blocks after the mode line",
+                    Accumulator::Go(_) | Accumulator::GoCounting(_) => {
+                        "empty profile: no coverage blocks after the mode line"
+                    }
                     Accumulator::Lcov(_) => "no coverage data: no SF record",
                     _ => "no coverage data: the report names no files",
                 };
@@ -151,27 +173,47 @@ pub fn parse_coverage_with(
         return Err(ReadError::new(ErrorKind::Empty, "", "no report given"));
     };
     if acc.needs_redo() {
-        // Counting only, some file's lines came out of order (or it was
-        // named twice): read again, keeping the lines of those files.
+        // Counting only, some file was named again after other files:
+        // read again, keeping the records of those files.
         acc.begin_redo();
         for (index, input) in inputs.iter().enumerate() {
-            let mut reader = input.open().map_err(|e| {
-                ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
-            })?;
-            sniff(&mut reader).map_err(|e| {
-                ReadError::new(ErrorKind::Io, input.name(), format!("cannot read: {e}"))
-            })?;
+            let (mut reader, _, _) = open(*input)?;
             parse_one(&mut acc, index, &mut reader).map_err(|e| locate(*input, e, skips[index]))?;
         }
     }
     let mut sources = vec![Vec::new(); inputs.len()];
     let mut go = None;
+    let mut go_counting = None;
+    let totals = detail == Detail::Totals;
+    let mut total = None;
     let (format, files) = match acc {
         Accumulator::Cobertura(mut a) => {
             for (i, s) in std::mem::take(&mut a.sources) {
                 sources[i] = s;
             }
-            (Format::Cobertura, a.finish())
+            if totals {
+                total = Some(a.finish_totals());
+                (Format::Cobertura, Vec::new())
+            } else {
+                (Format::Cobertura, a.finish())
+            }
+        }
+        Accumulator::GoCounting(mut a) => {
+            // Some file's blocks came back after other files': find the
+            // runs of such files read before they were noted, then count
+            // those files from their runs.
+            if let Some((last, until)) = a.begin_rescan() {
+                for (index, input) in inputs.iter().enumerate().take(last + 1) {
+                    let (mut reader, _, _) = open(*input)?;
+                    a.rescan(index, &mut reader, (index == last).then_some(until))
+                        .map_err(|e| locate(*input, e, skips[index]))?;
+                }
+            }
+            a.count_repeated(inputs, &skips, true, &mut |_, _, _| None)
+                .map_err(|(i, e)| locate(inputs[i], e, skips[i]))?;
+            total = Some(a.total());
+            go_counting = Some(a);
+            (Format::Go, Vec::new())
         }
         Accumulator::Go(mut a) => {
             a.merge_all().map_err(|e| {
@@ -191,33 +233,38 @@ pub fn parse_coverage_with(
             go = Some(a);
             (Format::Go, Vec::new())
         }
+        Accumulator::Lcov(a) if totals => {
+            total = Some(a.finish_totals());
+            (Format::Lcov, Vec::new())
+        }
         Accumulator::Lcov(a) => (Format::Lcov, a.finish()),
         Accumulator::Istanbul(a) => {
             let format = match a.kind() {
                 Some(istanbul::Kind::Summary) => Format::IstanbulSummary,
                 _ => Format::Istanbul,
             };
-            (format, a.finish())
+            if totals {
+                total = Some(a.finish_totals());
+                (format, Vec::new())
+            } else {
+                (format, a.finish())
+            }
         }
     };
     let files = files
         .into_iter()
-        .map(|(mut coverage, input, at)| {
-            if detail == Detail::Totals {
-                // The files read again: counted, their lines no longer needed.
-                coverage.lines = Vec::new();
-            }
-            RawFile {
-                coverage,
-                input,
-                at,
-            }
+        .map(|(coverage, input, at)| RawFile {
+            coverage,
+            input,
+            at,
         })
         .collect();
     Ok(ParsedCoverage {
         format,
         files,
         go,
+        total,
+        go_counting,
         sources,
         skipped: skips,
         detail,
@@ -232,6 +279,7 @@ fn parse_one<R: BufRead>(
     match acc {
         Accumulator::Cobertura(a) => a.parse(index, reader),
         Accumulator::Go(a) => a.parse(index, reader),
+        Accumulator::GoCounting(a) => a.parse(index, reader, &mut |_, _, _| None),
         Accumulator::Lcov(a) => a.parse(index, reader),
         Accumulator::Istanbul(a) => a.parse(index, reader),
     }
@@ -259,8 +307,15 @@ pub fn locate(input: &dyn Input, err: ParseError, skipped: u64) -> ReadError {
 
 impl ParsedCoverage {
     /// The report with paths as written. Go statements all count (the
-    /// sources are not read).
+    /// sources are not read). Totals only, it has no files.
     pub fn into_report(self) -> CoverageReport {
+        if let Some(total) = self.total {
+            return CoverageReport {
+                format: self.format,
+                total,
+                files: Vec::new(),
+            };
+        }
         let mut files: Vec<FileCoverage> = self.files.into_iter().map(|f| f.coverage).collect();
         if let Some(go) = self.go {
             files.extend(go.finish(&mut |_| None).into_iter().map(|f| f.0));
@@ -272,6 +327,10 @@ impl ParsedCoverage {
     /// folder of input `i` relative to the root (None when outside it).
     /// A file that is not in the repository is an error naming the report
     /// and the place that names it.
+    ///
+    /// Totals only, the reports are read again for the paths they name
+    /// (Go: for the blocks, counted inside the functions of their sources,
+    /// one file at a time), and the report has no files.
     pub fn resolve(
         self,
         inputs: &[&dyn Input],
@@ -279,6 +338,9 @@ impl ParsedCoverage {
         tree: &dyn SourceTree,
         root: &str,
     ) -> Result<CoverageReport, ReadError> {
+        if let Some(total) = self.total {
+            return self.resolve_totals(total, inputs, report_dirs, tree, root);
+        }
         let mut resolver = PathResolver::new(tree, root);
         let mut resolve = |path: &str, input: usize, at: At| -> Result<String, ReadError> {
             let ctx = ReportContext {
@@ -286,15 +348,13 @@ impl ParsedCoverage {
                 sources: self.sources.get(input).cloned().unwrap_or_default(),
             };
             resolver.resolve(path, &ctx).map_err(|why| {
-                let message = match why {
-                    Unresolved::NotFound => format!("source file `{path}` is not in the repository"),
-                    Unresolved::Ambiguous(list) => format!(
-                        "source file `{path}` could be any of {}; run the report from the repository root or give paths relative to it",
-                        list.join(", ")
-                    ),
-                };
+                let message = unresolved_message(path, why);
                 let skipped = self.skipped.get(input).copied().unwrap_or(0);
-                locate(inputs[input], ParseError::new(ErrorKind::MissingSource, message).at(at), skipped)
+                locate(
+                    inputs[input],
+                    ParseError::new(ErrorKind::MissingSource, message).at(at),
+                    skipped,
+                )
             })
         };
         let mut resolved = Vec::with_capacity(self.files.len());
@@ -305,25 +365,6 @@ impl ParsedCoverage {
         if let Some(go) = &self.go {
             for (_, path, input, at) in go.files() {
                 paths.push(resolve(path, input, at)?);
-            }
-        }
-        if self.detail == Detail::Totals {
-            // Two paths of the report naming one file of the repository
-            // merge line by line: read again with line data.
-            let mut all: Vec<&str> = resolved.iter().chain(&paths).map(String::as_str).collect();
-            all.sort_unstable();
-            if all.windows(2).any(|w| w[0] == w[1]) {
-                drop(resolver);
-                let mut report = parse_coverage_with(inputs, Detail::Lines)?.resolve(
-                    inputs,
-                    report_dirs,
-                    tree,
-                    root,
-                )?;
-                for f in &mut report.files {
-                    f.lines = Vec::new();
-                }
-                return Ok(report);
             }
         }
         let mut files = Vec::with_capacity(self.files.len());
@@ -345,9 +386,165 @@ impl ParsedCoverage {
     }
 }
 
+impl ParsedCoverage {
+    fn resolve_totals(
+        self,
+        total: Summary,
+        inputs: &[&dyn Input],
+        report_dirs: &[Option<String>],
+        tree: &dyn SourceTree,
+        root: &str,
+    ) -> Result<CoverageReport, ReadError> {
+        let contexts = (0..inputs.len())
+            .map(|i| ReportContext {
+                report_dir: report_dirs.get(i).cloned().flatten(),
+                sources: self.sources.get(i).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let mut paths = Resolving {
+            resolver: PathResolver::new(tree, root),
+            contexts,
+            written: HashSet64::default(),
+            resolved: HashSet64::default(),
+            aliased: false,
+            problem: None,
+        };
+        let skipped = &self.skipped;
+        let total = match self.go_counting {
+            Some(mut go) => {
+                // Counted again, statements inside functions only.
+                go.begin_recount();
+                let mut functions = |path: &str, input: usize, at: At| {
+                    let found = paths.resolve(path, input, at)?;
+                    tree.read_file(&found)
+                        .map(|src| gocover::func_extents(&src))
+                };
+                if !go.all_repeated() {
+                    for (index, input) in inputs.iter().enumerate() {
+                        let (mut reader, _, _) = open(*input)?;
+                        go.parse(index, &mut reader, &mut functions)
+                            .map_err(|e| locate(*input, e, skipped[index]))?;
+                    }
+                }
+                go.count_repeated(inputs, skipped, false, &mut functions)
+                    .map_err(|(i, e)| locate(inputs[i], e, skipped[i]))?;
+                go.total()
+            }
+            None => {
+                for (index, input) in inputs.iter().enumerate() {
+                    let (reader, _, _) = open(*input)?;
+                    let each = &mut |path: &str, at: At| paths.name(path, index, at);
+                    match self.format {
+                        Format::Cobertura => cobertura::names(reader, each),
+                        Format::Lcov => lcov::names(reader, each),
+                        Format::Istanbul | Format::IstanbulSummary => istanbul::names(reader, each),
+                        Format::Go => Ok(()),
+                    }
+                    .map_err(|e| locate(*input, e, skipped[index]))?;
+                }
+                total
+            }
+        };
+        let Resolving {
+            problem, aliased, ..
+        } = paths;
+        if let Some((input, at, message)) = problem {
+            let err = ParseError::new(ErrorKind::MissingSource, message).at(at);
+            return Err(locate(inputs[input], err, skipped[input]));
+        }
+        if aliased {
+            // Two paths of the report name one file of the repository:
+            // their lines merge, so read again with line data.
+            let report = parse_coverage_with(inputs, Detail::Lines)?.resolve(
+                inputs,
+                report_dirs,
+                tree,
+                root,
+            )?;
+            return Ok(CoverageReport {
+                format: report.format,
+                total: report.total,
+                files: Vec::new(),
+            });
+        }
+        Ok(CoverageReport {
+            format: self.format,
+            total,
+            files: Vec::new(),
+        })
+    }
+}
+
+/// Paths resolved while reading again, totals only: 8 bytes for each path
+/// as written and each path found, not the paths.
+struct Resolving<'t> {
+    resolver: PathResolver<'t>,
+    /// Where each input is.
+    contexts: Vec<ReportContext>,
+    /// Paths as written, resolved already.
+    written: HashSet64,
+    /// Paths of the repository found.
+    resolved: HashSet64,
+    /// Two paths as written found one file.
+    aliased: bool,
+    /// The first path not found: input, where, message.
+    problem: Option<(usize, At, String)>,
+}
+
+impl Resolving<'_> {
+    /// A path as a report names it: resolved the first time, with the
+    /// context of the input that names it first.
+    fn name(&mut self, path: &str, input: usize, at: At) {
+        if self.written.insert(path_hash(path)) {
+            self.resolve(path, input, at);
+        }
+    }
+
+    /// The file of the repository `path` names; None (the problem noted)
+    /// when there is none or it is ambiguous.
+    fn resolve(&mut self, path: &str, input: usize, at: At) -> Option<String> {
+        match self.resolver.resolve(path, &self.contexts[input]) {
+            Ok(found) => {
+                if !self.resolved.insert(path_hash(&found)) {
+                    self.aliased = true;
+                }
+                Some(found)
+            }
+            Err(why) => {
+                let message = unresolved_message(path, why);
+                // The first in the reports' order: Go counts the files
+                // named more than once after the others.
+                let key = |input: usize, at: At| match at {
+                    At::Offset(o) => (input, o),
+                    At::LineCol(l, _) => (input, l),
+                };
+                let earlier = match &self.problem {
+                    Some((i, a, _)) => key(input, at) < key(*i, *a),
+                    None => true,
+                };
+                if earlier {
+                    self.problem = Some((input, at, message));
+                }
+                None
+            }
+        }
+    }
+}
+
+fn unresolved_message(path: &str, why: Unresolved) -> String {
+    match why {
+        Unresolved::NotFound => format!("source file `{path}` is not in the repository"),
+        Unresolved::Ambiguous(list) => format!(
+            "source file `{path}` could be any of {}; run the report from the repository root or give paths relative to it",
+            list.join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coverage::Counter;
     use crate::input::BytesInput;
     use crate::paths::ListTree;
 
@@ -500,6 +697,51 @@ mod tests {
                 "go repeats and overlaps",
                 vec![("c.out", b"mode: set\na.go:1.1,3.2 2 0\na.go:3.2,5.9 1 1\na.go:2.1,2.9 1 0\nb.go:4.1,9.2 3 0\na.go:1.1,3.2 2 1\nb.go:5.1,6.2 1 1\nb.go:12.1,12.4 1 0\n" as &[u8])],
             ),
+            (
+                // coverage.py run twice into one report by hand, or two
+                // Java classes of one file far apart: a.py comes back
+                // after b.py, its lines and branches merging with the first.
+                "cobertura named again after other files",
+                vec![("again.xml", br#"<coverage><packages><package><classes>
+<class filename="a.py"><lines><line number="1" hits="1"/><line number="2" hits="0" branch="true" condition-coverage="0% (0/2)"/><line number="4" hits="0"/></lines></class>
+<class filename="b.py"><lines><line number="1" hits="0"/><line number="3" hits="2"/></lines></class>
+<class filename="a.py"><lines><line number="2" hits="3" branch="true" condition-coverage="50% (1/2)"/><line number="4" hits="0"/><line number="7" hits="0"/></lines></class>
+<class filename="c.py"/>
+<class filename="b.py"><lines><line number="1" hits="1"/></lines></class>
+</classes></package></packages></coverage>"# as &[u8])],
+            ),
+            (
+                "cobertura named again in another report",
+                vec![
+                    ("a.xml", br#"<coverage><class filename="a.py"><lines><line number="1" hits="0"/><line number="2" hits="1"/></lines></class><class filename="b.py"><lines><line number="5" hits="0"/></lines></class></coverage>"# as &[u8]),
+                    ("b.xml", br#"<coverage><class filename="b.py"><lines><line number="5" hits="1"/></lines></class><class filename="c.py"><lines><line number="1" hits="0"/></lines></class><class filename="a.py"><lines><line number="1" hits="2"/><line number="3" hits="0"/></lines></class></coverage>"# as &[u8]),
+                ],
+            ),
+            (
+                // `lcov -a` of two tracefiles, or two given together.
+                "lcov named again after other files",
+                vec![("again.info", b"SF:a.js\nFN:1,f\nFN:5,g\nFNDA:0,f\nDA:1,0\nDA:2,0\nBRDA:2,0,0,0\nBRDA:2,0,1,-\nend_of_record\nSF:b.js\nDA:1,1\nBRDA:1,0,0,1\nend_of_record\nSF:a.js\nFNDA:2,f\nDA:2,4\nDA:3,0\nBRDA:2,0,1,1\nend_of_record\nSF:c.js\nDA:9,0\nend_of_record\nSF:b.js\nDA:1,0\nDA:4,0\nend_of_record\n" as &[u8])],
+            ),
+            (
+                "istanbul named again after other files",
+                vec![("again.json", br#"{"a.js": {"statementMap": {"0": {"start": {"line": 1}}, "1": {"start": {"line": 2}}}, "s": {"0": 0, "1": 0}, "fnMap": {}, "f": {"0": 0}, "branchMap": {"0": {"line": 2}}, "b": {"0": [0, 0]}},
+ "b.js": {"statementMap": {"0": {"start": {"line": 1}}}, "s": {"0": 1}},
+ "/ci/a.js": {"path": "a.js", "statementMap": {"0": {"start": {"line": 1}}, "1": {"start": {"line": 2}}}, "s": {"0": 3, "1": 0}, "f": {"0": 1}, "b": {"0": [0, 2]}}}"# as &[u8])],
+            ),
+            (
+                // Profiles of several test binaries written one after
+                // another (-coverpkg=./...): a.go and b.go in every one,
+                // c.go and d.go in one each; blocks overlap.
+                "go in several segments",
+                vec![("segments.out", b"mode: count\na.go:1.1,3.2 2 0\na.go:3.2,5.9 1 1\nb.go:4.1,9.2 3 0\nc.go:1.1,2.2 1 5\nmode: count\na.go:1.1,3.2 2 1\na.go:2.1,2.9 1 0\nb.go:4.1,9.2 3 2\nb.go:12.1,12.4 1 0\n\nmode: count\nd.go:7.1,8.2 2 0\nb.go:4.1,9.2 3 0\na.go:3.2,5.9 1 0\n" as &[u8])],
+            ),
+            (
+                "go in several reports",
+                vec![
+                    ("a.out", b"mode: set\na.go:1.1,3.2 2 0\nb.go:1.1,2.2 1 1\n" as &[u8]),
+                    ("b.out", b"mode: set\nc.go:1.1,3.2 4 0\na.go:1.1,3.2 2 1\na.go:5.1,6.2 1 0\n" as &[u8]),
+                ],
+            ),
         ]
     }
 
@@ -512,16 +754,12 @@ mod tests {
     fn assert_same_counts(what: &str, full: &CoverageReport, totals: &CoverageReport) {
         assert_eq!(full.format, totals.format, "{what}");
         assert_eq!(full.total, totals.total, "{what}");
-        assert_eq!(full.files.len(), totals.files.len(), "{what}");
-        for (f, t) in full.files.iter().zip(&totals.files) {
-            assert_eq!(f.path, t.path, "{what}");
-            assert_eq!(f.summary, t.summary, "{what}: {}", f.path);
-        }
         assert_eq!(
             full.percent().display(2),
             totals.percent().display(2),
             "{what}"
         );
+        assert!(totals.files.is_empty(), "{what}: files kept");
     }
 
     #[test]
@@ -531,11 +769,77 @@ mod tests {
             let totals = parse_as(&files, Detail::Totals).into_report();
             assert!(full.total.lines.total > 0, "{what}");
             assert_same_counts(what, &full, &totals);
-            assert!(
-                totals.files.iter().all(|f| f.lines.is_empty()),
-                "{what}: line data kept"
-            );
         }
+    }
+
+    #[test]
+    fn totals_only_tells_paths_of_one_hash_apart() {
+        // Every path of one hash: each path named after the first is taken
+        // for one named again, and told apart by its text.
+        crate::coverage::fold::ONE_HASH.with(|one| one.set(true));
+        for (what, files) in cases() {
+            let full = parse_as(&files, Detail::Lines).into_report();
+            let totals = parse_as(&files, Detail::Totals).into_report();
+            assert_same_counts(what, &full, &totals);
+        }
+        crate::coverage::fold::ONE_HASH.with(|one| one.set(false));
+    }
+
+    #[test]
+    fn totals_only_resolved_counts_as_the_line_data_does() {
+        // Every path resolves to a file of its own.
+        struct Everything;
+        impl SourceTree for Everything {
+            fn is_file(&self, _: &str) -> bool {
+                true
+            }
+            fn go_module(&self, _: &str) -> Option<String> {
+                None
+            }
+            fn list_files(&self) -> Vec<String> {
+                Vec::new()
+            }
+            fn read_file(&self, _: &str) -> Option<String> {
+                None
+            }
+        }
+        for (what, files) in cases() {
+            let inputs: Vec<BytesInput> =
+                files.iter().map(|(n, b)| BytesInput::new(n, b)).collect();
+            let refs: Vec<&dyn Input> = inputs.iter().map(|i| i as &dyn Input).collect();
+            let dirs = vec![Some(String::new()); refs.len()];
+            let resolve = |detail| {
+                parse_coverage_with(&refs, detail)
+                    .unwrap()
+                    .resolve(&refs, &dirs, &Everything, "/")
+                    .unwrap()
+            };
+            assert_same_counts(what, &resolve(Detail::Lines), &resolve(Detail::Totals));
+        }
+    }
+
+    #[test]
+    fn totals_only_reads_a_report_named_again_twice() {
+        // The first reading notes a.py named again; the second keeps its
+        // lines and counts b.py again.
+        let xml = br#"<coverage><class filename="a.py"><lines><line number="1" hits="0"/></lines></class><class filename="b.py"><lines><line number="1" hits="1"/></lines></class><class filename="a.py"><lines><line number="1" hits="1"/></lines></class></coverage>"#;
+        struct Counted<'a>(BytesInput<'a>, std::cell::Cell<usize>);
+        impl Input for Counted<'_> {
+            fn name(&self) -> &str {
+                self.0.name()
+            }
+            fn open(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+                self.1.set(self.1.get() + 1);
+                self.0.open()
+            }
+        }
+        let input = Counted(BytesInput::new("c.xml", xml), std::cell::Cell::new(0));
+        let inputs: [&dyn Input; 1] = [&input];
+        let report = parse_coverage_with(&inputs, Detail::Totals)
+            .unwrap()
+            .into_report();
+        assert_eq!(input.1.get(), 2);
+        assert_eq!(report.total.lines, Counter::new(2, 2));
     }
 
     #[test]
@@ -558,7 +862,16 @@ mod tests {
             files: vec!["src/a.js".into()],
             ..ListTree::default()
         };
-        for (what, text, tree) in [("go", go.as_str(), &go_tree), ("lcov", lcov, &js_tree)] {
+        // Go profiles where the same file comes back: in two segments of
+        // one profile, in two profiles; every block distinct.
+        let twice = format!("{go}{}", go.trim_start_matches("mode: count\n"));
+        let distinct = "mode: set\nexample.com/shop/a/a.go:5.23,6.11 1 1\nexample.com/shop/b/b.go:3.24,5.2 1 0\n";
+        for (what, text, tree) in [
+            ("go", go.as_str(), &go_tree),
+            ("go, two segments again", twice.as_str(), &go_tree),
+            ("go, every block distinct", distinct, &go_tree),
+            ("lcov", lcov, &js_tree),
+        ] {
             let input = BytesInput::new("report", text.as_bytes());
             let inputs: [&dyn Input; 1] = [&input];
             let resolve = |detail| {
@@ -569,6 +882,56 @@ mod tests {
             };
             let (full, totals) = (resolve(Detail::Lines), resolve(Detail::Totals));
             assert_same_counts(what, &full, &totals);
+        }
+        // Statements outside functions leave the total (b.go's line 1 is
+        // a package clause).
+        let input = BytesInput::new("a.out", go.as_bytes());
+        let more = BytesInput::new(
+            "b.out",
+            b"mode: count\nexample.com/shop/b/b.go:1.1,1.10 1 1\n",
+        );
+        let inputs: [&dyn Input; 2] = [&input, &more];
+        let dirs = [Some(String::new()), Some(String::new())];
+        let resolve = |detail| {
+            parse_coverage_with(&inputs, detail)
+                .unwrap()
+                .resolve(&inputs, &dirs, &go_tree, "/repo")
+                .unwrap()
+        };
+        let (full, totals) = (resolve(Detail::Lines), resolve(Detail::Totals));
+        assert_same_counts("go, two profiles", &full, &totals);
+        assert_eq!(full.total.statements, Some(Counter::new(5, 9)));
+    }
+
+    #[test]
+    fn totals_only_errors_are_those_of_the_line_data() {
+        let tree = ListTree {
+            files: vec!["a.py".into(), "a.go".into()],
+            modules: vec![(String::new(), "example.com/m".into())],
+            ..ListTree::default()
+        };
+        let cases: [(&str, &[u8]); 7] = [
+            ("r.info", b"SF:a.py\nDA:1,1\nend_of_record\nSF:gone.py\nDA:1,0\nend_of_record\nSF:a.py\nend_of_record\nSF:gone2.py\nend_of_record\n"),
+            ("r.xml", b"<coverage>\n<class filename=\"a.py\"/>\n  <class filename=\"b/gone.py\"><lines/></class><class filename=\"a.py\"/></coverage>"),
+            ("r.json", b"{\"a.py\": {\"s\": {}},\n \"/ci/gone.js\": {\"s\": {\"0\": 1}}}"),
+            // The first file not found in the profile's order, although
+            // the file named again is counted last.
+            ("r.out", b"mode: set\nexample.com/m/gone.go:1.1,2.2 1 1\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/gone2.go:1.1,2.2 1 1\nexample.com/m/gone.go:1.1,2.2 1 0\n"),
+            ("r2.out", b"mode: set\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/gone2.go:1.1,2.2 1 1\nexample.com/m/gone.go:1.1,2.2 1 1\nexample.com/m/a.go:1.1,2.2 1 0\n"),
+            // One block, two statement counts, in two segments.
+            ("bad.out", b"mode: set\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/b.go:1.1,2.2 1 1\nmode: set\nexample.com/m/a.go:1.1,2.2 3 1\n"),
+            ("bad2.out", b"mode: set\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/a.go:3.1,4.2 1 1\nexample.com/m/a.go:1.1,2.2 3 1\n"),
+        ];
+        for (name, text) in cases {
+            let input = BytesInput::new(name, text);
+            let inputs: [&dyn Input; 1] = [&input];
+            let resolve = |detail| {
+                parse_coverage_with(&inputs, detail)
+                    .and_then(|p| p.resolve(&inputs, &[Some(String::new())], &tree, "/repo"))
+                    .unwrap_err()
+                    .to_string()
+            };
+            assert_eq!(resolve(Detail::Lines), resolve(Detail::Totals), "{name}");
         }
     }
 }
