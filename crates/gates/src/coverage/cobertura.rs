@@ -443,14 +443,27 @@ impl Accumulator {
 pub fn names<R: BufRead>(source: R, each: &mut dyn FnMut(&str, At)) -> Result<(), ParseError> {
     let mut reader = xml::reader(source);
     let mut buf = Vec::with_capacity(1024);
+    // Open elements: the reading ends with the root, as the first did.
+    let mut depth = 0usize;
     loop {
         buf.clear();
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| xml::error(&reader, e))?;
         let (e, empty) = match &event {
-            Event::Start(e) => (e, false),
+            Event::Start(e) => {
+                depth += 1;
+                (e, false)
+            }
+            Event::Empty(_) if depth == 0 => return Ok(()),
             Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok(());
+                }
+                continue;
+            }
             Event::Eof => return Ok(()),
             _ => continue,
         };

@@ -332,6 +332,8 @@ pub struct Counting {
     blocks: Vec<Block>,
     /// One run's blocks, when a file is gathered from its runs.
     run_blocks: Vec<Block>,
+    /// A block given twice with two statement counts, in one run.
+    inconsistent: Option<(usize, ParseError)>,
 }
 
 impl Counting {
@@ -422,7 +424,7 @@ impl Counting {
             if run.role == Role::Count {
                 self.blocks.push(block);
                 if self.blocks.len() >= run.merge_at {
-                    merge_blocks(&self.path, &mut self.blocks, self.mode == Some(Mode::Set))?;
+                    self.merge(input);
                     run.merge_at = (self.blocks.len() * 2).max(MERGE_AT);
                 }
             }
@@ -446,7 +448,7 @@ impl Counting {
     ) -> Result<(), ParseError> {
         let Some(run) = run else { return Ok(()) };
         if run.role == Role::Count {
-            merge_blocks(&self.path, &mut self.blocks, self.mode == Some(Mode::Set))?;
+            self.merge(input);
             let funcs = functions(&self.path, input, At::LineCol(run.line as u64, 1));
             let (statements, lines) = count_blocks(&self.blocks, funcs.as_deref());
             self.statements.add(statements);
@@ -457,6 +459,21 @@ impl Counting {
             self.note(run.start, end, input, run.line)?;
         }
         Ok(())
+    }
+
+    /// Merge the blocks of the run. A block given twice with two statement
+    /// counts is told once every profile has been read, as with line data
+    /// (an error of syntax further on comes first).
+    fn merge(&mut self, input: usize) {
+        if let Err(e) = merge_blocks(&self.path, &mut self.blocks, self.mode == Some(Mode::Set)) {
+            self.inconsistent.get_or_insert((input, e));
+        }
+    }
+
+    /// The first block given twice with two statement counts in one run,
+    /// with its input.
+    pub fn take_inconsistent(&mut self) -> Option<(usize, ParseError)> {
+        self.inconsistent.take()
     }
 
     fn note(&mut self, start: u64, end: u64, input: usize, line: u32) -> Result<(), ParseError> {

@@ -199,6 +199,9 @@ pub fn parse_coverage_with(
             }
         }
         Accumulator::GoCounting(mut a) => {
+            if let Some((i, e)) = a.take_inconsistent() {
+                return Err(locate(inputs[i], e, skips[i]));
+            }
             // Some file's blocks came back after other files': find the
             // runs of such files read before they were noted, then count
             // those files from their runs.
@@ -424,6 +427,9 @@ impl ParsedCoverage {
                         let (mut reader, _, _) = open(*input)?;
                         go.parse(index, &mut reader, &mut functions)
                             .map_err(|e| locate(*input, e, skipped[index]))?;
+                    }
+                    if let Some((i, e)) = go.take_inconsistent() {
+                        return Err(locate(inputs[i], e, skipped[i]));
                     }
                 }
                 go.count_repeated(inputs, skipped, false, &mut functions)
@@ -910,7 +916,7 @@ mod tests {
             modules: vec![(String::new(), "example.com/m".into())],
             ..ListTree::default()
         };
-        let cases: [(&str, &[u8]); 7] = [
+        let cases: [(&str, &[u8]); 9] = [
             ("r.info", b"SF:a.py\nDA:1,1\nend_of_record\nSF:gone.py\nDA:1,0\nend_of_record\nSF:a.py\nend_of_record\nSF:gone2.py\nend_of_record\n"),
             ("r.xml", b"<coverage>\n<class filename=\"a.py\"/>\n  <class filename=\"b/gone.py\"><lines/></class><class filename=\"a.py\"/></coverage>"),
             ("r.json", b"{\"a.py\": {\"s\": {}},\n \"/ci/gone.js\": {\"s\": {\"0\": 1}}}"),
@@ -921,6 +927,10 @@ mod tests {
             // One block, two statement counts, in two segments.
             ("bad.out", b"mode: set\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/b.go:1.1,2.2 1 1\nmode: set\nexample.com/m/a.go:1.1,2.2 3 1\n"),
             ("bad2.out", b"mode: set\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/a.go:3.1,4.2 1 1\nexample.com/m/a.go:1.1,2.2 3 1\n"),
+            // A bad line further on is told first.
+            ("bad3.out", b"mode: set\nexample.com/m/a.go:1.1,2.2 1 1\nexample.com/m/a.go:1.1,2.2 3 1\nexample.com/m/b.go:x\n"),
+            // Bytes after the root element are not read.
+            ("after.xml", b"<coverage><class filename=\"gone.py\"/></coverage>\xff"),
         ];
         for (name, text) in cases {
             let input = BytesInput::new(name, text);
