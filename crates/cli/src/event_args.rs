@@ -11,7 +11,7 @@ use crate::UsageError;
 
 const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
 
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EventArgs {
     /// The event: push, pull_request, workflow_dispatch, schedule, ...
     #[arg(long, default_value = "push", value_name = "NAME")]
@@ -32,6 +32,9 @@ pub struct EventArgs {
     /// A GitHub webhook payload, used as `github.event` as it is
     #[arg(long, value_name = "FILE")]
     pub payload: Option<PathBuf>,
+    /// Who triggered the event (`github.actor`) [default: git's user.name]
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
     /// workflow_dispatch inputs (repeatable)
     #[arg(long = "input", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub inputs: Vec<(String, String)>,
@@ -150,9 +153,10 @@ impl EventArgs {
                 .unwrap_or_else(|| "repository".into());
             format!("local/{name}")
         });
-        let actor = facts
-            .user_name
+        let actor = self
+            .actor
             .clone()
+            .or_else(|| facts.user_name.clone())
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "slipway".into());
         let repo = RepoInfo {

@@ -90,6 +90,7 @@ impl LiveView {
                 job,
                 conclusion,
                 seconds,
+                ..
             } => {
                 self.running.retain(|r| &r.key != job);
                 let mark = match conclusion {
@@ -97,6 +98,7 @@ impl LiveView {
                     Conclusion::Failure => "✗",
                     Conclusion::Cancelled => "⊘",
                     Conclusion::Skipped => "-",
+                    Conclusion::Waiting => "⏸",
                 };
                 out.push(format!(
                     "{mark} {} {} in {}",
@@ -230,6 +232,7 @@ mod tests {
                 job: key("a"),
                 conclusion: Conclusion::Failure,
                 seconds: 3.0,
+                outputs: Vec::new(),
             },
             t0,
         ));

@@ -1,6 +1,7 @@
 //! slipway: CI/CD in one binary. This file wires the commands; each lives
 //! in `cmd/`. Errors become exit codes in one place, `exit_code`.
 
+mod approvals;
 mod cmd;
 mod concurrency;
 mod event_args;
@@ -49,6 +50,12 @@ enum Command {
     Logs(cmd::history::LogsArgs),
     /// Send notifications: `slipway notify slack`
     Notify(cmd::notify::Args),
+    /// Approve a run waiting at an approval gate
+    Approve(cmd::approvals::DecideArgs),
+    /// Reject a run waiting at an approval gate (its job fails)
+    Reject(cmd::approvals::DecideArgs),
+    /// Go on with a run left waiting for approval or interrupted
+    Resume(cmd::approvals::ResumeArgs),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -105,6 +112,9 @@ fn main() -> ExitCode {
         Command::Show(args) => cmd::history::show(args),
         Command::Logs(args) => cmd::history::logs(args),
         Command::Notify(args) => cmd::notify::run(args),
+        Command::Approve(args) => cmd::approvals::approve(args),
+        Command::Reject(args) => cmd::approvals::reject(args),
+        Command::Resume(args) => cmd::approvals::resume(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

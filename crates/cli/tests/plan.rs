@@ -291,7 +291,10 @@ fn a_push_reads_its_commit_against_the_first_parent() {
     write(d, "NOTES.txt", "notes\n");
     git(d, &["add", "-A"]);
     git(d, &["commit", "-qm", "notes"]);
-    git(d, &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    git(
+        d,
+        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+    );
     let merge = plan_json(d, &["--ref", "refs/heads/main"]);
     assert_eq!(
         merge["event"]["changed_files"],

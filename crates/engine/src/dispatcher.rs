@@ -39,6 +39,8 @@ struct JobState {
     max_parallel: usize,
     running: usize,
     results: Vec<InstanceResult>,
+    /// A job done before this process (`RunSpec::prior`), as recorded.
+    prior: Vec<JobSummary>,
 }
 
 struct Instance {
@@ -79,9 +81,25 @@ pub async fn run(
             max_parallel: usize::MAX,
             running: 0,
             results: Vec::new(),
+            prior: Vec::new(),
         })
         .collect();
     let order = slipway_workflow::graph::topological_order(wf);
+    // Jobs done before (a resumed run) or left out (`--skip-needs`) count
+    // as they ended; needs are done before their dependents, in this order.
+    for &i in &order {
+        if let Some(prior) = spec.prior.iter().find(|p| p.id == wf.jobs[i].id.value) {
+            let state = &mut jobs[i];
+            state.state = State::Done;
+            state.conclusion = prior.conclusion;
+            state.outputs = prior.outputs.clone();
+            state.prior = prior.summaries.clone();
+            mark_lineage(wf, &mut jobs, i);
+        }
+    }
+    // Set when a job is parked at an approval gate and the run is not to
+    // wait for it: nothing new starts, and the run ends `waiting`.
+    let mut parked = false;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<InstanceResult>();
     let mut queue: VecDeque<Instance> = VecDeque::new();
     let mut running = 0usize;
@@ -91,7 +109,8 @@ pub async fn run(
     loop {
         // Decide every waiting job whose needs are all done.
         for &i in &order {
-            if jobs[i].state != State::Waiting
+            if parked
+                || jobs[i].state != State::Waiting
                 || !wf.jobs[i]
                     .needs
                     .iter()
@@ -198,6 +217,10 @@ pub async fn run(
         // Start instances while there is room.
         let mut waiting = VecDeque::new();
         while let Some(instance) = queue.pop_front() {
+            if parked {
+                waiting.push_back(instance);
+                continue;
+            }
             let state = &mut jobs[instance.job];
             let fail_fast_hit = state.fail_fast.as_ref().is_some_and(|t| t.is_cancelled());
             if fail_fast_hit || cancel.is_cancelled() {
@@ -206,6 +229,7 @@ pub async fn run(
                     job: instance.key.clone(),
                     conclusion: Conclusion::Cancelled,
                     seconds: 0.0,
+                    outputs: Vec::new(),
                 });
                 state.results.push(InstanceResult::unstarted(
                     instance.key,
@@ -249,6 +273,9 @@ pub async fn run(
                 mark_lineage(wf, &mut jobs, i);
             }
         }
+        if running == 0 && parked {
+            break;
+        }
         if running == 0 && queue.is_empty() {
             if jobs.iter().all(|j| j.state == State::Done) {
                 break;
@@ -271,6 +298,9 @@ pub async fn run(
                         token.cancel();
                     }
                 }
+                if result.conclusion == Conclusion::Waiting {
+                    parked = true;
+                }
                 state.results.push(result);
             }
             _ = cancel.cancelled(), if !cancel.is_cancelled() => {}
@@ -283,12 +313,23 @@ pub async fn run(
         if !selected.contains(&i) {
             continue;
         }
+        if spec.prior.iter().any(|p| p.id == wf.jobs[i].id.value) {
+            // Recorded by the process that ran it; nothing for a job left out.
+            summaries.extend(state.prior.iter().cloned());
+            continue;
+        }
+        // Jobs a parked run did not get to are still to run.
+        let unfinished = parked && state.state != State::Done;
         if state.results.is_empty() {
             summaries.push(JobSummary {
                 id: wf.jobs[i].id.value.clone(),
                 name: wf.jobs[i].display_name(),
                 matrix: None,
-                conclusion: state.conclusion,
+                conclusion: if unfinished {
+                    Conclusion::Waiting
+                } else {
+                    state.conclusion
+                },
                 outputs: Default::default(),
                 seconds: 0.0,
                 steps: Vec::new(),
@@ -312,6 +353,8 @@ pub async fn run(
     }
     let conclusion = if cancel.is_cancelled() {
         Conclusion::Cancelled
+    } else if parked {
+        Conclusion::Waiting
     } else if summaries
         .iter()
         .any(|j| j.conclusion == Conclusion::Failure)
@@ -349,6 +392,7 @@ fn finish_unstarted(
         job: key.clone(),
         conclusion,
         seconds: 0.0,
+        outputs: Vec::new(),
     });
 }
 
@@ -358,6 +402,8 @@ fn close_job(state: &mut JobState) {
     let results = &state.results;
     state.conclusion = if results.iter().any(|r| r.conclusion == Conclusion::Failure) {
         Conclusion::Failure
+    } else if results.iter().any(|r| r.conclusion == Conclusion::Waiting) {
+        Conclusion::Waiting
     } else if results
         .iter()
         .any(|r| r.conclusion == Conclusion::Cancelled)

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::builtins::{self, BuiltinInput};
 use crate::condition;
 use crate::dispatcher::pairs_value;
+use crate::gates::{self, Passage};
 use crate::job_dirs::JobDirs;
 use crate::spec::RunSpec;
 use crate::summary::{to_map, StepSummary};
@@ -25,15 +26,19 @@ const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(360 * 60);
 /// What every job of a run shares.
 pub(crate) struct Shared {
     workflow: Workflow,
-    event: Event,
+    pub(crate) event: Event,
     workspace: PathBuf,
     run_dir: PathBuf,
     host_path: String,
     env_overrides: Vec<(String, String)>,
     secrets: Value,
     vars: Value,
-    masker: Masker,
+    pub(crate) masker: Masker,
     gate: Option<crate::concurrency::Gate>,
+    pub(crate) approvals: Option<crate::approval::Approvals>,
+    pub(crate) environments: Vec<crate::approval::Environment>,
+    pub(crate) teams: Vec<(String, Vec<String>)>,
+    pub(crate) approval_timeout: Duration,
     slipway: Option<PathBuf>,
     events: mpsc::UnboundedSender<RunEvent>,
     event_path: PathBuf,
@@ -68,6 +73,10 @@ impl Shared {
             vars: pairs_value(&spec.vars),
             masker,
             gate: spec.gate.clone(),
+            approvals: spec.approvals.clone(),
+            environments: spec.environments.clone(),
+            teams: spec.teams.clone(),
+            approval_timeout: spec.approval_timeout,
             slipway: spec.slipway.clone(),
             events,
             event_path,
@@ -76,7 +85,13 @@ impl Shared {
         }
     }
 
-    fn log(&self, job: &JobKey, step: Option<usize>, level: LogLevel, line: impl AsRef<str>) {
+    pub(crate) fn log(
+        &self,
+        job: &JobKey,
+        step: Option<usize>,
+        level: LogLevel,
+        line: impl AsRef<str>,
+    ) {
         let _ = self.events.send(RunEvent::Log {
             job: job.clone(),
             step,
@@ -119,6 +134,33 @@ impl InstanceResult {
     }
 }
 
+/// A job that ends before its steps: cancelled while it waited, or left
+/// waiting for approval.
+fn ended(
+    shared: &Shared,
+    run: JobRun,
+    temp: PathBuf,
+    started: Instant,
+    conclusion: Conclusion,
+) -> InstanceResult {
+    shared.job_dirs.give_back(temp);
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = shared.events.send(RunEvent::JobFinished {
+        job: run.key.clone(),
+        conclusion,
+        seconds,
+        outputs: Vec::new(),
+    });
+    InstanceResult {
+        job_index: run.job_index,
+        key: run.key,
+        conclusion,
+        outputs: Vec::new(),
+        steps: Vec::new(),
+        seconds,
+    }
+}
+
 /// The state a job's steps build up.
 struct JobState {
     ctx: MapContexts,
@@ -134,6 +176,8 @@ struct JobState {
     /// Inside a local action: the outer step whose log the steps write to.
     nested_in: Option<usize>,
     depth: usize,
+    /// A manual-approval step left the job waiting (`--no-wait`).
+    parked: bool,
     /// GitHub's default variables for this job, computed once.
     defaults: std::sync::Arc<Vec<(String, String)>>,
 }
@@ -237,6 +281,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         temp,
         nested_in: None,
         depth: 0,
+        parked: false,
         defaults: std::sync::Arc::new(Vec::new()),
     };
     state.defaults = std::sync::Arc::new(default_env(&shared, job, &state.temp));
@@ -255,6 +300,33 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
             job_cancel.cancel();
         })
     };
+
+    // A protected environment: its branches, approvals and wait timer.
+    if let (None, Some(environment)) = (&failed_setup, &job.environment) {
+        match gates::environment(&shared, &run.key, environment, &mut state.ctx, &job_cancel).await
+        {
+            Passage::Open => {}
+            Passage::Closed(why) => failed_setup = Some(why),
+            Passage::Cancelled | Passage::Parked
+                if !timed_out.load(std::sync::atomic::Ordering::SeqCst) =>
+            {
+                timer.abort();
+                let parked = !job_cancel.is_cancelled();
+                return ended(
+                    &shared,
+                    run,
+                    state.temp,
+                    started,
+                    if parked {
+                        Conclusion::Waiting
+                    } else {
+                        Conclusion::Cancelled
+                    },
+                );
+            }
+            Passage::Cancelled | Passage::Parked => {}
+        }
+    }
 
     // A job-level concurrency group: wait for it, or give way.
     let mut slot = None;
@@ -282,21 +354,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
                         format!("cancelled: a newer run or job took concurrency group `{group}`"),
                     );
                     timer.abort();
-                    shared.job_dirs.give_back(state.temp);
-                    let seconds = started.elapsed().as_secs_f64();
-                    let _ = shared.events.send(RunEvent::JobFinished {
-                        job: run.key.clone(),
-                        conclusion: Conclusion::Cancelled,
-                        seconds,
-                    });
-                    return InstanceResult {
-                        job_index: run.job_index,
-                        key: run.key,
-                        conclusion: Conclusion::Cancelled,
-                        outputs: Vec::new(),
-                        steps,
-                        seconds,
-                    };
+                    return ended(&shared, run, state.temp, started, Conclusion::Cancelled);
                 }
             }
             Err(e) => failed_setup = Some(format!("`concurrency.group`: {}", e.message)),
@@ -309,6 +367,9 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
     for step in &job.steps {
         let summary = run_one_step(&shared, &run, job, step, &mut state, &job_cancel, &env).await;
         steps.push(summary);
+        if state.parked {
+            break;
+        }
     }
     timer.abort();
     if let (Some(slot), Some(gate)) = (slot, &shared.gate) {
@@ -336,7 +397,9 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
             shared.log(&run.key, None, level, line);
         }
     }
-    let mut conclusion = if state.failed {
+    let mut conclusion = if state.parked && !state.failed && !cancelled {
+        Conclusion::Waiting
+    } else if state.failed {
         Conclusion::Failure
     } else if cancelled {
         Conclusion::Cancelled
@@ -372,6 +435,7 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         job: run.key.clone(),
         conclusion,
         seconds,
+        outputs: outputs.clone(),
     });
     InstanceResult {
         job_index: run.job_index,
@@ -804,6 +868,36 @@ async fn run_one_step(
                 started,
             );
         }
+        if builtins::is_manual_approval(&uses.value) {
+            let timeout = minutes(step.timeout_minutes.as_ref(), &state.ctx);
+            let (passage, lines) =
+                gates::manual_approval(shared, &run.key, at, &with, timeout, job_cancel).await;
+            for (level, line) in lines {
+                shared.log(&run.key, Some(at), level, line);
+            }
+            let outcome = match passage {
+                Passage::Open => Conclusion::Success,
+                Passage::Closed(why) => {
+                    shared.log(&run.key, Some(at), LogLevel::Error, format!("error: {why}"));
+                    Conclusion::Failure
+                }
+                Passage::Cancelled => Conclusion::Cancelled,
+                Passage::Parked => {
+                    state.parked = true;
+                    Conclusion::Waiting
+                }
+            };
+            return finish_step(
+                shared,
+                run,
+                step,
+                state,
+                &name,
+                outcome,
+                Vec::new(),
+                started,
+            );
+        }
         let input = BuiltinInput {
             with,
             workspace: shared.workspace.clone(),
@@ -1027,6 +1121,7 @@ async fn run_local_action(
                 files_dir,
                 nested_in: Some(at),
                 depth: state.depth + 1,
+                parked: false,
                 defaults: state.defaults.clone(),
             };
             sub.ctx.insert("inputs", pairs_value(&inputs));

@@ -30,6 +30,27 @@ pub struct RunSpec {
     /// The slipway binary (for built-ins that run its commands, such as
     /// the coverage upload); None where there is none, e.g. in tests.
     pub slipway: Option<PathBuf>,
+    /// Where approval gates wait; without one, a gate fails its job.
+    pub approvals: Option<crate::approval::Approvals>,
+    /// Protection rules by environment name (`slipway.toml`).
+    pub environments: Vec<crate::approval::Environment>,
+    /// Teams by name, for `trstringer/manual-approval`'s `approvers`.
+    pub teams: Vec<(String, Vec<String>)>,
+    /// How long a manual-approval step waits at most.
+    pub approval_timeout: std::time::Duration,
+    /// Jobs not to run, with the result they count as: those a resumed
+    /// run finished before, or those `--skip-needs` leaves out.
+    pub prior: Vec<PriorJob>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PriorJob {
+    pub id: String,
+    pub conclusion: slipway_model::Conclusion,
+    pub outputs: Vec<(String, String)>,
+    /// Its instances as the earlier process recorded them (kept in the
+    /// run's summary); empty for a job that was not run.
+    pub summaries: Vec<crate::summary::JobSummary>,
 }
 
 impl RunSpec {

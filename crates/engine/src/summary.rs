@@ -1,17 +1,17 @@
 //! The result of a run, in the stable shape `--format json` prints.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use slipway_model::Conclusion;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub run_id: u64,
     pub conclusion: Conclusion,
     pub jobs: Vec<JobSummary>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobSummary {
     pub id: String,
     pub name: String,
@@ -22,7 +22,7 @@ pub struct JobSummary {
     pub steps: Vec<StepSummary>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepSummary {
     pub id: Option<String>,
     pub name: String,

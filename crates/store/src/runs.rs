@@ -127,6 +127,7 @@ impl SqliteStore {
 
     /// A job ended (or was decided without starting: skipped, cancelled);
     /// also how a start is recorded, as `running`.
+    #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
     pub async fn job_finished(
         &self,
         run_id: i64,

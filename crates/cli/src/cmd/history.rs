@@ -20,6 +20,9 @@ pub struct RunsArgs {
     /// How many runs to list, newest first
     #[arg(long, default_value_t = 20)]
     limit: i64,
+    /// Only the approval gates runs wait on, with who approved so far
+    #[arg(long)]
+    waiting: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -51,14 +54,14 @@ pub struct LogsArgs {
     follow: bool,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
 
 /// The store, with runs whose process died marked `interrupted`.
-async fn open(dir: &Path) -> anyhow::Result<SqliteStore> {
+pub(crate) async fn open(dir: &Path) -> anyhow::Result<SqliteStore> {
     let path = state_db(dir);
     if !path.exists() {
         return Err(UsageError(format!(
@@ -72,7 +75,7 @@ async fn open(dir: &Path) -> anyhow::Result<SqliteStore> {
     Ok(store)
 }
 
-async fn get(store: &SqliteStore, id: i64) -> anyhow::Result<RunRow> {
+pub(crate) async fn get(store: &SqliteStore, id: i64) -> anyhow::Result<RunRow> {
     store
         .get_run(id)
         .await?
@@ -85,6 +88,9 @@ fn seconds(row: &RunRow) -> Option<f64> {
 }
 
 pub fn runs(args: RunsArgs) -> anyhow::Result<()> {
+    if args.waiting {
+        return crate::cmd::approvals::list_waiting(&args.dir, args.format);
+    }
     let rows = runtime()?.block_on(async {
         let store = open(&args.dir).await?;
         anyhow::Ok(store.list_runs(args.limit).await?)
@@ -138,8 +144,23 @@ fn truncate(s: &str, n: usize) -> String {
 /// it runs (or if its process died), its jobs as recorded so far, with the
 /// run's status (`running`, `interrupted`) as the conclusion.
 async fn summary_of(store: &SqliteStore, row: &RunRow) -> anyhow::Result<Json> {
-    if !matches!(row.status.as_str(), "running" | "interrupted") {
-        let mut summary: Json = serde_json::from_str(&row.summary).unwrap_or_else(|_| json!({}));
+    let mut summary = jobs_of(store, row).await?;
+    // Only runs that met an approval gate have the key.
+    let gates = crate::cmd::approvals::gates_json(store, row.id).await?;
+    if gates.as_array().is_some_and(|g| !g.is_empty()) {
+        summary["approvals"] = gates;
+    }
+    Ok(summary)
+}
+
+async fn jobs_of(store: &SqliteStore, row: &RunRow) -> anyhow::Result<Json> {
+    let summary: Json = serde_json::from_str(&row.summary).unwrap_or_else(|_| json!({}));
+    // A run that stopped at a gate (`--no-wait`) left its summary; one
+    // whose process died while waiting did not.
+    let live = matches!(row.status.as_str(), "running" | "interrupted")
+        || (row.status == "waiting" && summary.get("jobs").is_none());
+    if !live {
+        let mut summary = summary;
         summary["run_id"] = json!(row.id);
         return Ok(summary);
     }
@@ -215,6 +236,7 @@ pub fn show(args: ShowArgs) -> anyhow::Result<()> {
                     );
                 }
             }
+            crate::cmd::approvals::print_gates(&summary["approvals"]);
             // What steps wrote to $GITHUB_STEP_SUMMARY, per job.
             let summaries = args
                 .dir

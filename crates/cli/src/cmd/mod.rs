@@ -1,3 +1,4 @@
+pub mod approvals;
 pub mod coverage;
 pub mod eval;
 pub mod history;

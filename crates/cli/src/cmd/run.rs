@@ -42,8 +42,42 @@ pub struct Args {
     /// Run in the working tree as it is, instead of a fresh checkout of the commit
     #[arg(long)]
     in_place: bool,
+    /// With --job: run only those jobs; the jobs they need are not run and
+    /// count as succeeded, with no outputs
+    #[arg(long, requires = "jobs")]
+    skip_needs: bool,
+    /// At an approval gate, stop (exit 3) instead of waiting; `slipway
+    /// resume RUN` goes on once approved
+    #[arg(long)]
+    no_wait: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// What a run was asked to do, kept with the run so `slipway resume` can
+/// start it again as it was: the workflow's text, the event (its commit
+/// fixed) and the options.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Request {
+    pub dir: PathBuf,
+    pub workflow_file: String,
+    pub workflow_text: String,
+    pub event: EventArgs,
+    pub jobs: Vec<String>,
+    pub skip_needs: bool,
+    pub parallel: usize,
+    pub env: Vec<(String, String)>,
+    pub vars: Vec<(String, String)>,
+    pub secret_file: Option<PathBuf>,
+    pub in_place: bool,
+}
+
+/// How this process runs it: options that are not part of the run.
+pub struct Session {
+    pub format: Format,
+    pub no_wait: bool,
+    /// A run started before (`slipway resume`), and its jobs already done.
+    pub resume: Option<(u64, Vec<slipway_engine::PriorJob>)>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -74,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("nothing to run");
         return Ok(());
     }
-    check_actions(&chosen, &args.jobs, &loaded)?;
+    check_actions(&chosen, &args.jobs, args.skip_needs, &loaded)?;
     let secrets = load_secrets(&args.dir, args.secret_file.as_deref())?;
     let parallel = args.parallel.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -84,25 +118,72 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let dir = args.dir.canonicalize().unwrap_or_else(|_| args.dir.clone());
+    let mut fixed = args.event.clone();
+    fixed.sha = Some(event.sha.clone());
+    let session = Session {
+        format: args.format,
+        no_wait: args.no_wait,
+        resume: None,
+    };
     let mut worst = Conclusion::Success;
     for wf in chosen {
         if !args.jobs.is_empty() && !args.jobs.iter().any(|j| wf.job(j).is_some()) {
             continue;
         }
-        let summary = runtime.block_on(run_workflow(wf, &event, &args, &secrets, parallel))?;
-        match args.format {
-            Format::Json => print_json(&summary)?,
-            Format::Text => print!("{}", render_summary(wf, &summary)),
-        }
-        worst = match (worst, summary.conclusion) {
-            (_, Conclusion::Cancelled) | (Conclusion::Cancelled, _) => Conclusion::Cancelled,
-            (_, Conclusion::Failure) | (Conclusion::Failure, _) => Conclusion::Failure,
-            _ => Conclusion::Success,
+        let request = Request {
+            dir: dir.clone(),
+            workflow_file: wf.file.clone(),
+            workflow_text: loaded
+                .sources
+                .iter()
+                .find(|s| s.path == wf.file)
+                .map(|s| s.text.clone())
+                .unwrap_or_default(),
+            event: fixed.clone(),
+            jobs: args.jobs.clone(),
+            skip_needs: args.skip_needs,
+            parallel,
+            env: args.env.clone(),
+            vars: args.vars.clone(),
+            secret_file: args
+                .secret_file
+                .as_ref()
+                .map(|f| f.canonicalize().unwrap_or_else(|_| f.clone())),
+            in_place: args.in_place,
         };
+        let summary = runtime.block_on(run_workflow(wf, &event, &request, &secrets, &session))?;
+        worst = worse(worst, summary.conclusion);
+        print_summary(wf, &summary, session.format)?;
     }
-    match worst {
+    exit_for(worst)
+}
+
+pub fn print_summary(wf: &Workflow, summary: &RunSummary, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(summary)?,
+        Format::Text => print!("{}", render_summary(wf, summary)),
+    }
+    Ok(())
+}
+
+/// The conclusion of several workflows' runs: cancelled over failed over
+/// waiting over success.
+pub fn worse(a: Conclusion, b: Conclusion) -> Conclusion {
+    use Conclusion::*;
+    match (a, b) {
+        (_, Cancelled) | (Cancelled, _) => Cancelled,
+        (_, Failure) | (Failure, _) => Failure,
+        (_, Waiting) | (Waiting, _) => Waiting,
+        _ => Success,
+    }
+}
+
+pub fn exit_for(c: Conclusion) -> anyhow::Result<()> {
+    match c {
         Conclusion::Failure => Err(Exit(exit::FAILED).into()),
         Conclusion::Cancelled => Err(Exit(exit::CANCELLED).into()),
+        Conclusion::Waiting => Err(Exit(exit::WAITING).into()),
         _ => Ok(()),
     }
 }
@@ -111,12 +192,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn check_actions(
     chosen: &[&Workflow],
     only: &[String],
+    skip_needs: bool,
     loaded: &workflows::Loaded,
 ) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for wf in chosen {
         for job in &wf.jobs {
-            if !only.is_empty() && !needed_by(wf, only, &job.id.value) {
+            let runs = only.is_empty()
+                || if skip_needs {
+                    only.contains(&job.id.value)
+                } else {
+                    needed_by(wf, only, &job.id.value)
+                };
+            if !runs {
                 continue;
             }
             for step in &job.steps {
@@ -163,32 +251,37 @@ fn needed_by(wf: &Workflow, only: &[String], id: &str) -> bool {
     false
 }
 
+/// KEY=VALUE lines of a secrets file under `.slipway/`, refused when
+/// group or others can read it.
+pub fn read_private_env_file(file: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(UsageError(format!(
+            "refusing to read {}: group or others can read it (mode {:o}); run `chmod 600 {}`",
+            file.display(),
+            mode & 0o777,
+            file.display()
+        ))
+        .into());
+    }
+    read_secret_file(file)
+}
+
 /// Secrets from `.slipway/secrets.env` (refused when others can read it),
 /// `SLIPWAY_SECRET_<NAME>` variables and `--secret-file`, later ones winning.
-fn load_secrets(dir: &Path, secret_file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
-    use std::os::unix::fs::PermissionsExt;
+pub fn load_secrets(
+    dir: &Path,
+    secret_file: Option<&Path>,
+) -> anyhow::Result<Vec<(String, String)>> {
     let mut secrets: Vec<(String, String)> = Vec::new();
     let mut add = |k: String, v: String| match secrets.iter_mut().find(|(ok, _)| *ok == k) {
         Some(slot) => slot.1 = v,
         None => secrets.push((k, v)),
     };
     let default = dir.join(".slipway/secrets.env");
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
     if default.exists() {
-        files.push((default, true));
-    }
-    for (file, check_mode) in files {
-        let mode = std::fs::metadata(&file)?.permissions().mode();
-        if check_mode && mode & 0o077 != 0 {
-            return Err(UsageError(format!(
-                "refusing to read {}: group or others can read it (mode {:o}); run `chmod 600 {}`",
-                file.display(),
-                mode & 0o777,
-                file.display()
-            ))
-            .into());
-        }
-        for (k, v) in read_secret_file(&file)? {
+        for (k, v) in read_private_env_file(&default)? {
             add(k, v);
         }
     }
@@ -242,6 +335,17 @@ impl Workspace {
             .trim()
             .to_string();
         let checkout = run_dir.join("checkout");
+        if checkout.exists() {
+            // Left by a process of this run that died (`slipway resume`).
+            let _ = git(&[
+                "worktree",
+                "remove",
+                "--force",
+                &checkout.display().to_string(),
+            ]);
+            let _ = std::fs::remove_dir_all(&checkout);
+            let _ = git(&["worktree", "prune"]);
+        }
         let out = Command::new("git")
             .arg("-C")
             .arg(&dir)
@@ -276,32 +380,51 @@ impl Drop for Workspace {
     }
 }
 
-async fn run_workflow(
+pub async fn run_workflow(
     wf: &Workflow,
     event: &slipway_workflow::Event,
-    args: &Args,
+    request: &Request,
     secrets: &[(String, String)],
-    parallel: usize,
+    session: &Session,
 ) -> anyhow::Result<RunSummary> {
-    let state = args.dir.join(".slipway");
+    let dir = &request.dir;
+    let settings = crate::approvals::Settings::load(dir)?;
+    let state = dir.join(".slipway");
     let runs = state.join("runs");
     std::fs::create_dir_all(&runs)?;
-    let store = slipway_store::SqliteStore::open(&crate::history::state_db(&args.dir)).await?;
-    let run_id = store
-        .start_run(&slipway_store::runs::NewRun {
-            repository: &event.repo.full_name,
-            workflow_file: &wf.file,
-            workflow_name: &wf.display_name(),
-            event: &event.name,
-            git_ref: &event.git_ref,
-            sha: &event.sha,
-            pid: std::process::id(),
-            started_at: crate::history::now_ms(),
-        })
-        .await?;
+    let store = slipway_store::SqliteStore::open(&crate::history::state_db(dir)).await?;
+    let (run_id, mut prior) = match &session.resume {
+        Some((run_id, prior)) => {
+            store
+                .set_run_status(*run_id as i64, "running", std::process::id())
+                .await?;
+            (*run_id as i64, prior.clone())
+        }
+        None => {
+            let run_id = store
+                .start_run(&slipway_store::runs::NewRun {
+                    repository: &event.repo.full_name,
+                    workflow_file: &wf.file,
+                    workflow_name: &wf.display_name(),
+                    event: &event.name,
+                    git_ref: &event.git_ref,
+                    sha: &event.sha,
+                    pid: std::process::id(),
+                    started_at: crate::history::now_ms(),
+                })
+                .await?;
+            store
+                .set_run_request(run_id, &serde_json::to_string(request)?)
+                .await?;
+            // A folder left by a database that was since deleted is stale.
+            let _ = std::fs::remove_dir_all(runs.join(run_id.to_string()));
+            (run_id, Vec::new())
+        }
+    };
+    if request.skip_needs {
+        prior.extend(skipped_needs(wf, &request.jobs));
+    }
     let run_dir = runs.join(run_id.to_string());
-    // A folder left by a database that was since deleted is stale.
-    let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir)?;
     let run_dir = run_dir.canonicalize()?;
     let run_id = run_id as u64;
@@ -341,7 +464,8 @@ async fn run_workflow(
         ctx.insert(
             "vars",
             slipway_expr::Value::Object(
-                args.vars
+                request
+                    .vars
                     .iter()
                     .map(|(k, v)| (k.clone(), slipway_expr::Value::String(v.clone())))
                     .collect(),
@@ -395,7 +519,7 @@ async fn run_workflow(
             return Ok(summary);
         }
     }
-    let workspace = Workspace::prepare(&args.dir, &run_dir, &event.sha, args.in_place)?;
+    let workspace = Workspace::prepare(dir, &run_dir, &event.sha, request.in_place)?;
     let mut event = event.clone();
     event.repo.workspace = workspace.path.display().to_string();
     event.run_id = run_id;
@@ -404,22 +528,29 @@ async fn run_workflow(
         run_id,
         workflow: wf.clone(),
         event,
-        jobs: args.jobs.clone(),
-        parallel,
-        env_overrides: args.env.clone(),
+        jobs: request.jobs.clone(),
+        parallel: request.parallel,
+        env_overrides: request.env.clone(),
         secrets: secrets.to_vec(),
-        vars: args.vars.clone(),
+        vars: request.vars.clone(),
         workspace: workspace.path.clone(),
         run_dir: run_dir.clone(),
         host_path: std::env::var("PATH").unwrap_or_default(),
         gate: Some(slipway_engine::concurrency::Gate(gate.clone())),
         slipway: std::env::current_exe().ok(),
+        approvals: Some(slipway_engine::approval::Approvals(std::sync::Arc::new(
+            crate::approvals::StoreApprovals::new(store.clone(), run_id as i64, !session.no_wait),
+        ))),
+        environments: settings.environments,
+        teams: settings.teams,
+        approval_timeout: settings.timeout,
+        prior,
     };
     if let Err(e) = spec.selected() {
         return Err(UsageError(e).into());
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let json = args.format == Format::Json;
+    let json = session.format == Format::Json;
     // On a terminal, a live view; elsewhere, line-prefixed logs.
     let live = !json && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let recorder_store = store.clone();
@@ -457,7 +588,12 @@ async fn run_workflow(
                     job,
                     conclusion,
                     seconds,
+                    outputs,
                 } => {
+                    let outputs: serde_json::Map<String, serde_json::Value> = outputs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                        .collect();
                     recorder_store
                         .job_finished(
                             id,
@@ -467,6 +603,7 @@ async fn run_workflow(
                             job.matrix.as_deref(),
                             conclusion.as_str(),
                             *seconds,
+                            &serde_json::Value::Object(outputs).to_string(),
                         )
                         .await
                 }
@@ -563,6 +700,7 @@ fn report_line(event: &RunEvent, names: &mut HashMap<(String, usize), String>) -
             job,
             conclusion,
             seconds,
+            ..
         } => Some(format!(
             "[{}] {} {}{}",
             job.label(),
@@ -584,7 +722,22 @@ fn mark(c: Conclusion) -> &'static str {
         Conclusion::Failure => "✗",
         Conclusion::Cancelled => "⊘",
         Conclusion::Skipped => "-",
+        Conclusion::Waiting => "⏸",
     }
+}
+
+/// `--skip-needs`: what the asked-for jobs need, not run, counted as done.
+fn skipped_needs(wf: &Workflow, only: &[String]) -> Vec<slipway_engine::PriorJob> {
+    wf.jobs
+        .iter()
+        .filter(|j| !only.contains(&j.id.value) && needed_by(wf, only, &j.id.value))
+        .map(|j| slipway_engine::PriorJob {
+            id: j.id.value.clone(),
+            conclusion: Conclusion::Success,
+            outputs: Vec::new(),
+            summaries: Vec::new(),
+        })
+        .collect()
 }
 
 /// The closing table: each job with its conclusion and duration, and the

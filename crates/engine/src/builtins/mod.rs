@@ -123,9 +123,16 @@ fn handler(action: &ActionRef) -> Option<Handler> {
     find(&slug)
 }
 
+/// `trstringer/manual-approval` waits on an approval gate, so the job
+/// runs it (see `gates.rs`), not this registry of plain functions.
+pub fn is_manual_approval(action: &ActionRef) -> bool {
+    action.slug().as_deref() == Some("trstringer/manual-approval")
+}
+
 /// Why an action cannot run here, or None when it can.
 pub fn unsupported(action: &ActionRef) -> Option<String> {
     match action {
+        ActionRef::Repository { .. } if is_manual_approval(action) => None,
         ActionRef::Repository { owner, repo, git_ref, .. } if handler(action).is_none() => Some(format!(
             "`{owner}/{repo}@{git_ref}` is not built into slipway and cannot be fetched here; vendor it into the repository (e.g. `.github/actions/{repo}/action.yml`) and use it as `uses: ./.github/actions/{repo}`"
         )),
