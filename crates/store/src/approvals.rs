@@ -109,7 +109,11 @@ impl SqliteStore {
         .bind(gate.deadline)
         .execute(self.pool())
         .await?;
-        let r = sqlx::query(concat!("SELECT ", columns!(), " FROM approval_gates WHERE run_id = ? AND job_key = ? AND gate = ?"))
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM approval_gates WHERE run_id = ? AND job_key = ? AND gate = ?"
+        ))
         .bind(gate.run_id)
         .bind(gate.job_key)
         .bind(gate.gate)
@@ -119,16 +123,24 @@ impl SqliteStore {
     }
 
     pub async fn gate(&self, id: i64) -> Result<Option<GateRow>, StoreError> {
-        let r = sqlx::query(concat!("SELECT ", columns!(), " FROM approval_gates WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM approval_gates WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         r.as_ref().map(gate_row).transpose()
     }
 
     /// A run's gates, oldest first.
     pub async fn run_gates(&self, run_id: i64) -> Result<Vec<GateRow>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM approval_gates WHERE run_id = ? ORDER BY id"))
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM approval_gates WHERE run_id = ? ORDER BY id"
+        ))
         .bind(run_id)
         .fetch_all(self.pool())
         .await?;
@@ -137,7 +149,11 @@ impl SqliteStore {
 
     /// Every gate still waiting, oldest first.
     pub async fn waiting_gates(&self) -> Result<Vec<GateRow>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM approval_gates WHERE state = 'waiting' ORDER BY id"))
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM approval_gates WHERE state = 'waiting' ORDER BY id"
+        ))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(gate_row).collect()
@@ -276,9 +292,15 @@ mod tests {
     async fn approvals_count_once_per_person_and_settle_the_gate() {
         let (store, gate) = store_with_gate(2).await;
         assert_eq!(gate.state, "waiting");
-        assert!(store.decide(gate.id, "alice", true, None, 11).await.unwrap());
+        assert!(store
+            .decide(gate.id, "alice", true, None, 11)
+            .await
+            .unwrap());
         // The same person again: not recorded.
-        assert!(!store.decide(gate.id, "alice", true, None, 12).await.unwrap());
+        assert!(!store
+            .decide(gate.id, "alice", true, None, 12)
+            .await
+            .unwrap());
         assert_eq!(store.gate(gate.id).await.unwrap().unwrap().state, "waiting");
         assert!(store
             .decide(gate.id, "bob", true, Some("ok"), 13)
@@ -290,7 +312,10 @@ mod tests {
             ("approved", Some(13))
         );
         // Settled: nothing more is recorded.
-        assert!(!store.decide(gate.id, "carol", false, None, 14).await.unwrap());
+        assert!(!store
+            .decide(gate.id, "carol", false, None, 14)
+            .await
+            .unwrap());
         let who: Vec<_> = store
             .approvals(gate.id)
             .await
@@ -334,7 +359,10 @@ mod tests {
             .decide(gate.id, "bob", false, Some("not today"), 11)
             .await
             .unwrap());
-        assert_eq!(store.gate(gate.id).await.unwrap().unwrap().state, "rejected");
+        assert_eq!(
+            store.gate(gate.id).await.unwrap().unwrap().state,
+            "rejected"
+        );
         let (store, gate) = store_with_gate(1).await;
         assert_eq!(store.waiting_gates().await.unwrap().len(), 1);
         store.close_gate(gate.id, "timed-out", 20).await.unwrap();
