@@ -381,3 +381,106 @@ fn bad_settings_name_the_key() {
         out.stderr
     );
 }
+
+/// A copy of the example repository, committed on main.
+fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("cp")
+        .args(["-r", "--no-preserve=ownership"])
+        .arg(support::example_repo().join("."))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir.path().join(".slipway"));
+    std::fs::write(dir.path().join(".gitignore"), ".slipway/\nnode_modules/\n").unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-qm", "example"]);
+    dir
+}
+
+#[test]
+fn the_examples_production_deploy_waits_for_two_devops_approvals_across_a_kill() {
+    let repo = example_copy();
+    let d = repo.path();
+    let (mut child, _log) = start(d, &["--job", "deploy-production", "--skip-needs"]);
+    let gate = until_waiting(d, "environment");
+    assert_eq!(gate["title"], "deploy to production");
+    assert_eq!(gate["url"], "https://mpac-cloud.com");
+    let run = gate["run_id"].to_string();
+    assert_eq!(decide(d, "approve", &run, "dave").code, 2);
+    assert_eq!(decide(d, "approve", &run, "alice").code, 2, "self-review");
+    assert_eq!(decide(d, "approve", &run, "bob").code, 0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "one approval released it"
+    );
+    // The waiting process dies; the gate and bob's approval stay.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(decide(d, "approve", &run, "carol").code, 0);
+    let out = slipway(d, &["resume", &run, "--no-wait"]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    // The workflow's own manual-approval step: two of the team again.
+    let step = until_waiting(d, "step 3");
+    assert_eq!(step["required"], 2);
+    assert_eq!(decide(d, "approve", &run, "carol").code, 0);
+    assert_eq!(decide(d, "approve", &run, "bob").code, 0);
+    let out = slipway(d, &["resume", &run]);
+    // Released into the spec's deploy script, a sketch that cannot deploy
+    // (see its header): the job fails there; the rollback step and the
+    // always() Slack step run.
+    let output = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        output.contains("Executing blue-green deployment..."),
+        "{output}"
+    );
+    assert!(
+        output.contains("Deployment failed or errors detected. Rolling back..."),
+        "{output}"
+    );
+    assert!(output.contains("▶ Notify Slack"), "{output}");
+    assert_eq!(out.code, 1, "{output}");
+}
+
+#[test]
+fn a_rejection_fails_the_examples_production_deploy() {
+    let repo = example_copy();
+    let d = repo.path();
+    let out = Slipway::new()
+        .args([
+            "run",
+            "--in-place",
+            "--no-wait",
+            "--actor",
+            "alice",
+            "--ref",
+            "refs/heads/main",
+        ])
+        .args(["--job", "deploy-production", "--skip-needs", "-C"])
+        .args([d])
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let run = until_waiting(d, "environment")["run_id"].to_string();
+    let out = slipway(d, &["reject", &run, "--as", "bob", "--comment", "freeze"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("rejected deploy to production"),
+        "{}",
+        out.stdout
+    );
+    let out = slipway(d, &["resume", &run]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let output = format!("{}{}", out.stdout, out.stderr);
+    assert!(output.contains("rejected by bob: freeze"), "{output}");
+    assert!(
+        !output.contains("Executing blue-green deployment"),
+        "{output}"
+    );
+}

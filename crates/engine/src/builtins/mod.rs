@@ -2,6 +2,7 @@
 //! them). One registry: later features add their actions here.
 
 mod artifact;
+mod aws;
 mod cache;
 mod checkout;
 mod codecov;
@@ -106,6 +107,10 @@ const REGISTRY: &[(&str, Handler)] = &[
     ("actions/cache/restore", cache::restore),
     ("actions/cache/save", cache::save),
     (slack::SLUG, slack::run_latest),
+    (
+        "aws-actions/configure-aws-credentials",
+        aws::configure_credentials,
+    ),
 ];
 
 fn handler(action: &ActionRef) -> Option<Handler> {
