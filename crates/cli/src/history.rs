@@ -2,7 +2,6 @@
 //! summary kept current as jobs end, and its logs appended line by line to
 //! files under `.slipway/runs/<id>/logs/`, so a crash loses nothing printed.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,43 +38,41 @@ pub fn job_dir_name(id: &str) -> String {
     .file_name()
 }
 
-/// Writes each log line to its step's file as it arrives.
+/// Writes each log line to the run's log file as it arrives.
 pub struct Recorder {
-    logs: PathBuf,
-    files: HashMap<String, File>,
-    dirs: std::collections::HashSet<PathBuf>,
+    path: PathBuf,
+    file: Option<File>,
 }
+
+/// The run's log, `logs/run.log`: one line per line shown, led by the
+/// job's file name and its step's number (1-based; 0 for the job's own
+/// lines), tab-separated, which `slipway logs` filters on and strips. One
+/// file for the run, not one per job or step: creating a file costs more
+/// than a short job takes.
+pub const RUN_LOG: &str = "run.log";
 
 impl Recorder {
     pub fn new(run_dir: &Path) -> Recorder {
         Recorder {
-            logs: run_dir.join("logs"),
-            files: HashMap::new(),
-            dirs: Default::default(),
+            path: run_dir.join("logs").join(RUN_LOG),
+            file: None,
         }
     }
 
-    /// One file per job (`logs/<job>.log`), each line led by its step's
-    /// number (1-based; 0 for the job's own lines) and a tab, which
-    /// `slipway logs` filters on and strips. A file per step would cost a
-    /// new file per step, more than a short step takes.
     fn write(&mut self, job: &JobKey, step: Option<usize>, line: &str) {
-        let key = job.label();
-        if !self.files.contains_key(&key) {
-            if self.dirs.insert(self.logs.clone()) {
-                let _ = std::fs::create_dir_all(&self.logs);
+        if self.file.is_none() {
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::create_dir_all(dir);
             }
-            let path = self.logs.join(format!("{}.log", job.file_name()));
-            match File::options().create(true).append(true).open(path) {
-                Ok(f) => {
-                    self.files.insert(key.clone(), f);
-                }
-                Err(_) => return,
-            }
+            self.file = File::options()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
         }
-        if let Some(f) = self.files.get_mut(&key) {
+        if let Some(f) = self.file.as_mut() {
             let number = step.map(|s| s + 1).unwrap_or(0);
-            let _ = writeln!(f, "{number}\t{line}");
+            let _ = writeln!(f, "{}\t{number}\t{line}", job.file_name());
         }
     }
 

@@ -347,7 +347,7 @@ jobs:
         .unwrap();
     // Wait until the first step is running, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let log = dir.path().join(".slipway/runs/1/logs/long.log");
+    let log = dir.path().join(".slipway/runs/1/logs/run.log");
     let started = || {
         std::fs::read_to_string(&log)
             .map(|text| text.contains("started"))

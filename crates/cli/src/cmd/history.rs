@@ -261,7 +261,12 @@ pub fn show(args: ShowArgs) -> anyhow::Result<()> {
 }
 
 /// The log files of a run (one per job), in name order, for `--job` when given.
+/// The run's log file; for runs recorded before it, one file per job.
 fn log_files(run_dir: &Path, job: Option<&str>) -> Vec<PathBuf> {
+    let run_log = run_dir.join("logs").join(crate::history::RUN_LOG);
+    if run_log.exists() {
+        return vec![run_log];
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("logs"))
         .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -275,19 +280,35 @@ fn log_files(run_dir: &Path, job: Option<&str>) -> Vec<PathBuf> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             match &wanted {
-                Some(w) => &stem == w || stem.starts_with(&format!("{w}_")),
+                Some(w) => job_matches(&stem, w),
                 None => true,
             }
         })
         .collect()
 }
 
-/// The lines of a log chunk for `--step` (all when None), without the step
-/// number each line starts with.
-fn log_lines(chunk: &str, step: Option<usize>) -> String {
+/// A job's file name against `--job ID`'s: the job, or any of its matrix
+/// instances (`test__1_`).
+fn job_matches(name: &str, wanted: &str) -> bool {
+    name == wanted || name.starts_with(&format!("{wanted}_"))
+}
+
+/// The lines of a log chunk for `--job` and `--step` (all when None),
+/// without the fields each line starts with. `run.log` lines start with
+/// the job and the step; older per-job files' with the step only.
+fn log_lines(chunk: &str, per_run: bool, job: Option<&str>, step: Option<usize>) -> String {
+    let wanted = job.map(job_dir_name);
     let mut out = String::new();
     for line in chunk.lines() {
-        let (number, text) = line.split_once('\t').unwrap_or(("0", line));
+        let (name, rest) = if per_run {
+            line.split_once('\t').unwrap_or(("", line))
+        } else {
+            ("", line)
+        };
+        if per_run && wanted.as_deref().is_some_and(|w| !job_matches(name, w)) {
+            continue;
+        }
+        let (number, text) = rest.split_once('\t').unwrap_or(("0", rest));
         if step.is_none_or(|s| number.parse::<usize>().ok() == Some(s)) {
             out.push_str(text);
             out.push('\n');
@@ -319,8 +340,11 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<()> {
                 .map(|p| p + 1)
                 .unwrap_or(0) as u64;
             if upto > done {
+                let per_run = file.ends_with(crate::history::RUN_LOG);
                 let text = log_lines(
                     &String::from_utf8_lossy(&bytes[done as usize..upto as usize]),
+                    per_run,
+                    args.job.as_deref(),
                     args.step,
                 );
                 shown |= !text.is_empty();
