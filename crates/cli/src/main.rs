@@ -56,6 +56,8 @@ enum Command {
     Reject(cmd::approvals::DecideArgs),
     /// Go on with a run left waiting for approval or interrupted
     Resume(cmd::approvals::ResumeArgs),
+    /// Images: `slipway image tag|build|push`
+    Image(cmd::image::Args),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -115,6 +117,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => cmd::approvals::approve(args),
         Command::Reject(args) => cmd::approvals::reject(args),
         Command::Resume(args) => cmd::approvals::resume(args),
+        Command::Image(args) => cmd::image::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@ pub mod approvals;
 pub mod coverage;
 pub mod eval;
 pub mod history;
+pub mod image;
 pub mod lint;
 pub mod notify;
 pub mod plan;
