@@ -58,6 +58,8 @@ enum Command {
     Resume(cmd::approvals::ResumeArgs),
     /// Images: `slipway image tag|build|push`
     Image(cmd::image::Args),
+    /// The local OCI registry: `slipway registry up|down|status`
+    Registry(cmd::registry::Args),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
         Command::Reject(args) => cmd::approvals::reject(args),
         Command::Resume(args) => cmd::approvals::resume(args),
         Command::Image(args) => cmd::image::run(args),
+        Command::Registry(args) => cmd::registry::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

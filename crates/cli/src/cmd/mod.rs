@@ -6,5 +6,6 @@ pub mod image;
 pub mod lint;
 pub mod notify;
 pub mod plan;
+pub mod registry;
 pub mod run;
 pub mod tests_report;
