@@ -118,6 +118,21 @@ fn until_waiting(dir: &Path, gate: &str) -> serde_json::Value {
     }
 }
 
+/// `2026-11-23 12:01:02 UTC` -> `<time>`.
+fn redact_times(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines() {
+        let mut line = line.to_string();
+        while let Some(at) = line.find(" UTC") {
+            let start = at.saturating_sub(19);
+            line.replace_range(start..at + 4, "<time>");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 fn decide(dir: &Path, verb: &str, run: &str, user: &str) -> Run {
     slipway(dir, &[verb, run, "--as", user])
 }
@@ -170,6 +185,9 @@ fn two_distinct_approvers_release_the_environment_and_the_step_gate_waits_too() 
         "{}",
         out.stderr
     );
+    // What people read while it waits.
+    let table = slipway(d, &["runs", "--waiting"]).stdout;
+    insta::assert_snapshot!("runs_waiting", redact_times(&table));
     std::thread::sleep(Duration::from_millis(600));
     let still = until_waiting(d, "environment");
     assert_eq!(still["approved_by"], serde_json::json!(["bob"]));
@@ -217,6 +235,9 @@ fn two_distinct_approvers_release_the_environment_and_the_step_gate_waits_too() 
             .map(|d| d["user"].as_str().unwrap().to_string())
             .collect()
     };
+    let text = slipway(d, &["show", &run]).stdout;
+    let approvals = &text[text.find("approvals:").expect("an approvals section")..];
+    insta::assert_snapshot!("show_approvals", redact_times(approvals));
     assert_eq!(gates.len(), 2);
     assert_eq!(gates[0]["state"], "approved");
     assert_eq!(users(&gates[0]), ["bob", "carol"]);
