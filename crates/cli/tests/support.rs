@@ -15,6 +15,12 @@ pub struct Slipway {
     cmd: Command,
 }
 
+impl Default for Slipway {
+    fn default() -> Slipway {
+        Slipway::new()
+    }
+}
+
 impl Slipway {
     pub fn new() -> Slipway {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));

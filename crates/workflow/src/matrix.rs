@@ -24,8 +24,9 @@ pub enum Matrix {
     Map {
         span: Span,
         dimensions: Vec<(Spanned<String>, Dimension)>,
-        include: Option<Spanned<Data>>,
-        exclude: Option<Spanned<Data>>,
+        // Boxed: rarely present, and they would make every `Matrix` large.
+        include: Option<Box<Spanned<Data>>>,
+        exclude: Option<Box<Spanned<Data>>>,
     },
 }
 

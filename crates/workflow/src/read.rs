@@ -1221,8 +1221,8 @@ impl<'s> Reader<'s> {
         Some(Matrix::Map {
             span: node.span,
             dimensions,
-            include,
-            exclude,
+            include: include.map(Box::new),
+            exclude: exclude.map(Box::new),
         })
     }
 

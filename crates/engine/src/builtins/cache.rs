@@ -108,18 +108,14 @@ fn check_key(key: &str) -> Result<(), String> {
 }
 
 /// Key and paths, which every variant needs.
-fn required(input: &BuiltinInput) -> Result<(String, String), BuiltinResult> {
+fn required(input: &BuiltinInput) -> Result<(String, String), String> {
     let Some(key) = input.input("key").map(str::trim).filter(|k| !k.is_empty()) else {
-        return Err(BuiltinResult::fail(
-            "input required and not supplied: `key`",
-        ));
+        return Err("input required and not supplied: `key`".into());
     };
     let Some(paths) = input.input("path") else {
-        return Err(BuiltinResult::fail(
-            "input required and not supplied: `path`",
-        ));
+        return Err("input required and not supplied: `path`".into());
     };
-    check_key(key).map_err(BuiltinResult::fail)?;
+    check_key(key)?;
     Ok((key.to_string(), paths.to_string()))
 }
 
@@ -137,7 +133,7 @@ pub(super) fn restore(input: &BuiltinInput) -> BuiltinResult {
 fn restore_step(input: &BuiltinInput, save_later: bool) -> BuiltinResult {
     let (key, paths) = match required(input) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(message) => return BuiltinResult::fail(message),
     };
     let restore_keys = lines(input.input("restore-keys"));
     let lookup_only = flag(input, "lookup-only", false);
@@ -259,7 +255,7 @@ fn record(input: &BuiltinInput, key: &str, paths: &str) -> std::io::Result<()> {
 pub(super) fn save(input: &BuiltinInput) -> BuiltinResult {
     let (key, paths) = match required(input) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(message) => return BuiltinResult::fail(message),
     };
     let mut result = BuiltinResult::ok();
     let (level, line) = save_entry(&input.run_dir, &key, &paths, &input.workspace, &home(input));
