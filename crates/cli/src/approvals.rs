@@ -294,7 +294,7 @@ impl StoreApprovals {
                 say(
                     LogLevel::Notice,
                     format!(
-                        "waiting for approval to {}: {} of {} approval(s) from {}{}",
+                        "{}: waiting for approval, {} of {} approval(s) from {}{}",
                         request.title,
                         approved.len(),
                         gate.required,

@@ -175,7 +175,7 @@ fn two_distinct_approvers_release_the_environment_and_the_step_gate_waits_too() 
     assert_eq!(
         out.stdout.trim(),
         format!(
-            "approved deploy to production of run {run} as bob (1 of 2 approvals): 1 more needed"
+            "run {run}, deploy to production: approved by bob (1 of 2 approvals); 1 more needed"
         )
     );
     let out = decide(d, "approve", &run, "bob");
@@ -200,7 +200,7 @@ fn two_distinct_approvers_release_the_environment_and_the_step_gate_waits_too() 
     let out = decide(d, "approve", &run, "carol");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("(2 of 2 approvals): the job goes on"),
+        out.stdout.contains("(2 of 2 approvals); the job goes on"),
         "{}",
         out.stdout
     );
@@ -492,7 +492,8 @@ fn a_rejection_fails_the_examples_production_deploy() {
     let out = slipway(d, &["reject", &run, "--as", "bob", "--comment", "freeze"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("rejected deploy to production"),
+        out.stdout
+            .contains("deploy to production: rejected by bob (0 of 2 approvals); the job fails"),
         "{}",
         out.stdout
     );

@@ -160,8 +160,8 @@ fn decide(args: DecideArgs, approve: bool) -> anyhow::Result<()> {
                 _ => format!("{} more needed", gate.required - approvals as i64),
             };
             println!(
-                "{what} {} of run {} as {} ({approvals} of {} approvals): {then}",
-                gate.title, gate.run_id, args.user, gate.required
+                "run {}, {}: {what} by {} ({approvals} of {} approvals); {then}",
+                gate.run_id, gate.title, args.user, gate.required
             );
             Ok(())
         }
