@@ -165,10 +165,8 @@ fn duration(v: &toml::Value, key: &str, minutes: bool) -> Result<Duration, Strin
             "{key}: `{shown}` is not a duration; write e.g. \"90s\", \"15m\", \"2h\" or \"30d\""
         )
     };
-    match v {
-        toml::Value::Integer(n) if *n >= 0 => Ok(Duration::from_secs(
-            *n as u64 * if minutes { 60 } else { 1 },
-        )),
+    let (n, unit) = match v {
+        toml::Value::Integer(n) if *n >= 0 => (*n as u64, if minutes { 60 } else { 1 }),
         toml::Value::String(s) => {
             let s = s.trim();
             let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -180,9 +178,17 @@ fn duration(v: &toml::Value, key: &str, minutes: bool) -> Result<Duration, Strin
                 "d" => 86400,
                 _ => return Err(bad()),
             };
-            Ok(Duration::from_secs(n * unit))
+            (n, unit)
         }
-        _ => Err(bad()),
+        _ => return Err(bad()),
+    };
+    // A year at most: longer waits are mistakes, and deadlines must fit
+    // the store's milliseconds.
+    match n.checked_mul(unit) {
+        Some(secs) if secs <= 366 * 86400 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "{key}: `{shown}` is longer than a year; write at most \"366d\""
+        )),
     }
 }
 
@@ -410,6 +416,11 @@ branches = ["main"]
         );
         let err =
             Settings::from_toml("[environments.production]\napprover = [\"a\"]\n").unwrap_err();
+        assert!(
+            Settings::from_toml("[approvals]\ntimeout = \"99999999999999999d\"\n")
+                .unwrap_err()
+                .contains("is longer than a year")
+        );
         assert!(err.contains("unknown field `approver`"), "{err}");
         assert!(err.contains("line 2"), "{err}");
     }
