@@ -47,6 +47,8 @@ jobs:
           approvers: devops-team
           minimum-approvals: 1
       - run: echo "after the manual approval"
+      - if: always()
+        run: echo "an always() step ran"
 "#;
 
 /// A repository with the workflow, the settings and a production secret.
@@ -313,6 +315,12 @@ fn no_wait_stops_with_exit_3_and_a_rejection_fails_the_job_on_resume() {
         out.stderr
     );
     assert!(!out.stderr.contains("built"), "{}", out.stderr);
+    // A job its environment holds back never starts, always() or not.
+    assert!(
+        !out.stderr.contains("an always() step ran"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -383,6 +391,11 @@ fn environments_hold_their_branches_and_time_out() {
     assert!(
         out.stdout
             .contains("no decision on deploy to production within 1s"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("an always() step ran"),
         "{}",
         out.stdout
     );

@@ -301,30 +301,36 @@ pub(crate) async fn run_instance(shared: std::sync::Arc<Shared>, run: JobRun) ->
         })
     };
 
-    // A protected environment: its branches, approvals and wait timer.
+    // A protected environment: its branches, approvals and wait timer. A
+    // job its environment holds back never starts: no step runs, not even
+    // `always()` ones, as on GitHub.
     if let (None, Some(environment)) = (&failed_setup, &job.environment) {
-        match gates::environment(&shared, &run.key, environment, &mut state.ctx, &job_cancel).await
-        {
-            Passage::Open => {}
-            Passage::Closed(why) => failed_setup = Some(why),
-            Passage::Cancelled | Passage::Parked
-                if !timed_out.load(std::sync::atomic::Ordering::SeqCst) =>
-            {
-                timer.abort();
-                let parked = !job_cancel.is_cancelled();
-                return ended(
-                    &shared,
-                    run,
-                    state.temp,
-                    started,
-                    if parked {
-                        Conclusion::Waiting
-                    } else {
-                        Conclusion::Cancelled
-                    },
-                );
+        let passage =
+            gates::environment(&shared, &run.key, environment, &mut state.ctx, &job_cancel).await;
+        let conclusion = match passage {
+            Passage::Open => None,
+            Passage::Closed(why) => {
+                shared.log(&run.key, None, LogLevel::Error, format!("error: {why}"));
+                Some(Conclusion::Failure)
             }
-            Passage::Cancelled | Passage::Parked => {}
+            Passage::Parked => Some(Conclusion::Waiting),
+            Passage::Cancelled if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+                shared.log(
+                    &run.key,
+                    None,
+                    LogLevel::Error,
+                    format!(
+                        "the job exceeded its timeout of {} minutes waiting for its environment",
+                        timeout.as_secs_f64() / 60.0
+                    ),
+                );
+                Some(Conclusion::Failure)
+            }
+            Passage::Cancelled => Some(Conclusion::Cancelled),
+        };
+        if let Some(conclusion) = conclusion {
+            timer.abort();
+            return ended(&shared, run, state.temp, started, conclusion);
         }
     }
 
