@@ -139,11 +139,18 @@ pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
 /// A small static program to put in `FROM scratch` images: busybox is
 /// not on the machine, so the tests build a tiny Go binary once.
 pub fn static_binary() -> PathBuf {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("image-tests/hello");
     if out.is_file() {
         return out;
     }
-    let src = out.parent().unwrap().join("src");
+    // Other test binaries may be building it too: each in its own folder,
+    // then an atomic rename.
+    let src = out
+        .parent()
+        .unwrap()
+        .join(format!("src-{}", std::process::id()));
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("go.mod"), "module hello\n\ngo 1.19\n").unwrap();
     std::fs::write(
