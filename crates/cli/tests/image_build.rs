@@ -90,13 +90,16 @@ fn redact(text: &str, repo: &str) -> String {
 fn builds_with_dockerignore_labels_and_args_then_reuses_the_cache() {
     let repo = unique_repo("cache");
     let _clean = ImageCleanup(vec![repo.clone()]);
+    // Content no earlier run had, so that the engine's cache from other
+    // runs cannot answer for it.
+    let kept = format!("kept by {repo}\n");
     let ctx = program_context(&[
         (
             "Dockerfile",
             "FROM scratch\nARG GREETING=none\nCOPY hello /hello\nCOPY data/ /data/\nLABEL greeting=$GREETING\nENTRYPOINT [\"/hello\"]\n",
         ),
         (".dockerignore", "data/*.tmp\n*.log\n"),
-        ("data/keep.txt", "kept\n"),
+        ("data/keep.txt", &kept),
         ("data/skip.tmp", "left out\n"),
         ("build.log", "left out\n"),
     ]);
@@ -193,7 +196,7 @@ fn builds_with_dockerignore_labels_and_args_then_reuses_the_cache() {
     assert_eq!(json(&third)["cached_steps"], 6);
 
     // A changed file is rebuilt from its step on.
-    std::fs::write(c.join("data/keep.txt"), "changed\n").unwrap();
+    std::fs::write(c.join("data/keep.txt"), format!("changed {kept}")).unwrap();
     let fourth = build(
         c,
         &[
