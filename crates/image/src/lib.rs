@@ -12,6 +12,7 @@ pub mod distribution;
 pub mod docker;
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod ecr;
 pub mod local;
 pub mod push;
 pub mod reference;

@@ -6,6 +6,7 @@ mod aws;
 mod cache;
 mod checkout;
 mod codecov;
+mod ecr;
 mod glob;
 mod setup;
 mod slack;
@@ -111,6 +112,7 @@ const REGISTRY: &[(&str, Handler)] = &[
         "aws-actions/configure-aws-credentials",
         aws::configure_credentials,
     ),
+    ("aws-actions/amazon-ecr-login", ecr::login),
 ];
 
 fn handler(action: &ActionRef) -> Option<Handler> {
