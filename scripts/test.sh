@@ -33,7 +33,8 @@ done
 echo "== cargo test (workspace)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
+# slipway-cli/ecr: the ECR login test (aws-sdk-ecr) runs too.
+cargo test --workspace --locked --no-fail-fast --features slipway-cli/ecr 2>&1 | tee "$log"
 
 echo "== the example's services: lint, type-check, tests with coverage, /health"
 examples/mpac-smartpos/scripts/test-all.sh

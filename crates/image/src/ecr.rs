@@ -99,12 +99,16 @@ pub async fn login(req: &EcrRequest) -> Result<Vec<EcrLogin>, EcrError> {
     let client = aws_sdk_ecr::Client::from_conf(config.build());
     // One token opens every registry the caller may use, so registry ids
     // only name hosts (asking for them is deprecated).
-    let answer = client.get_authorization_token().send().await.map_err(|e| EcrError::Call {
-        endpoint: req.endpoint.clone(),
-        message: describe(&e),
-    })?;
+    let answer = client
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| EcrError::Call {
+            endpoint: req.endpoint.clone(),
+            message: describe(&e),
+        })?;
     let mut logins = Vec::new();
-    for data in answer.authorization_data() {
+    if let Some(data) = answer.authorization_data().first() {
         let token = data.authorization_token().ok_or(EcrError::BadToken)?;
         let (username, password) = decode_token(token)?;
         let registry = data
@@ -132,7 +136,6 @@ pub async fn login(req: &EcrRequest) -> Result<Vec<EcrLogin>, EcrError> {
                 });
             }
         }
-        break;
     }
     Ok(logins)
 }
