@@ -302,6 +302,11 @@ fn no_wait_stops_with_exit_3_and_a_rejection_fails_the_job_on_resume() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(support::job(&summary, "build")["conclusion"], "success");
+    // Its steps as the first process recorded them.
+    assert_eq!(
+        support::job(&summary, "build")["steps"][0]["outputs"]["tag"],
+        "v1.2"
+    );
     assert_eq!(support::job(&summary, "deploy")["conclusion"], "failure");
     assert!(
         out.stderr.contains("rejected by carol: not today"),

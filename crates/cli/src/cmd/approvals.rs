@@ -343,7 +343,10 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<()> {
         };
         let request: crate::cmd::run::Request = serde_json::from_str(&request)
             .map_err(|e| refuse(format!("run {}: its request cannot be read: {e}", run.id)))?;
-        let prior = prior_jobs(&store, run.id).await?;
+        // A run that stopped at a gate left its summary, steps included;
+        // one whose process died has its job rows only.
+        let recorded: Option<slipway_engine::RunSummary> = serde_json::from_str(&run.summary).ok();
+        let prior = prior_jobs(&store, run.id, recorded.as_ref()).await?;
         anyhow::Ok((request, prior))
     })?;
     let source = slipway_workflow::SourceFile::new(
@@ -389,6 +392,7 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<()> {
 async fn prior_jobs(
     store: &SqliteStore,
     run_id: i64,
+    recorded: Option<&slipway_engine::RunSummary>,
 ) -> anyhow::Result<Vec<slipway_engine::PriorJob>> {
     let rows = store.run_jobs(run_id).await?;
     let mut ids: Vec<&str> = Vec::new();
@@ -428,6 +432,11 @@ async fn prior_jobs(
             }
             let c: Conclusion =
                 serde_json::from_value(json!(r.conclusion)).unwrap_or(Conclusion::Success);
+            let same = |j: &&slipway_engine::JobSummary| j.id == r.id && j.name == r.name;
+            if let Some(j) = recorded.and_then(|s| s.jobs.iter().find(same)) {
+                summaries.push(j.clone());
+                continue;
+            }
             summaries.push(slipway_engine::JobSummary {
                 id: r.id.clone(),
                 name: r.name.clone(),
