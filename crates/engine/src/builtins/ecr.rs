@@ -69,7 +69,8 @@ fn local(
 ) -> BuiltinResult {
     // The registry this repository already runs, wherever it listens;
     // else the configured one, started now.
-    let running = slipway_image::LocalRegistry::as_started(slipway_dir).filter(|r| r.status().running);
+    let running =
+        slipway_image::LocalRegistry::as_started(slipway_dir).filter(|r| r.status().running);
     let (registry, started) = match running {
         Some(r) => (r, false),
         None => {
@@ -211,7 +212,9 @@ fn ecr_login(input: &BuiltinInput, config: &RegistryConfig) -> BuiltinResult {
                 .unwrap_or_default()
         ));
     }
-    result.outputs.insert(0, ("registry".into(), logins[0].registry.clone()));
+    result
+        .outputs
+        .insert(0, ("registry".into(), logins[0].registry.clone()));
     result
         .env
         .push(("DOCKER_CONFIG".into(), dir.display().to_string()));
@@ -242,12 +245,10 @@ fn oci(input: &BuiltinInput, root: &Path, config: &RegistryConfig) -> BuiltinRes
                 .push(("DOCKER_CONFIG".into(), dir.display().to_string()));
             result = result.say(format!("logged in to {} as {}", d.registry, creds.username));
         }
-        _ => {
-            result = result.say(format!(
-                "{}: no credentials in slipway.toml's [registry]; steps use the docker CLI's own login",
-                d.registry
-            ))
-        }
+        _ => result = result.say(format!(
+            "{}: no credentials in slipway.toml's [registry]; steps use the docker CLI's own login",
+            d.registry
+        )),
     }
     ignored_inputs(input, result)
 }
