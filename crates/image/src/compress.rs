@@ -131,7 +131,13 @@ pub fn gzip(
 }
 
 /// One block as raw deflate ending in a sync flush (never final).
+/// Blocks that do not compress (binaries, compressed assets) are stored as
+/// they are: deflate would spend most of its time on them and save
+/// nothing (zlib stores them in the end too).
 fn deflate_block(block: &[u8], level: u32) -> io::Result<Vec<u8>> {
+    if incompressible(block) {
+        return Ok(stored(block));
+    }
     let mut c = Compress::new(Compression::new(level), false);
     let mut out = Vec::with_capacity(block.len() / 2 + 64);
     let mut input = block;
@@ -154,6 +160,39 @@ fn deflate_block(block: &[u8], level: u32) -> io::Result<Vec<u8>> {
         }
     }
     Ok(out)
+}
+
+/// Whether fast deflate saves under 3% on three samples of the block
+/// (its start, middle and end).
+fn incompressible(block: &[u8]) -> bool {
+    const SAMPLE: usize = 16 * 1024;
+    if block.len() < 4 * SAMPLE {
+        return false;
+    }
+    let starts = [0, block.len() / 2 - SAMPLE / 2, block.len() - SAMPLE];
+    starts.iter().all(|&at| {
+        let sample = &block[at..at + SAMPLE];
+        let mut c = Compress::new(Compression::fast(), false);
+        let mut out = Vec::with_capacity(SAMPLE + 1024);
+        match c.compress_vec(sample, &mut out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => out.len() * 100 > sample.len() * 97,
+            _ => true,
+        }
+    })
+}
+
+/// Stored (uncompressed) deflate blocks, never final: a byte for the
+/// header (we are on a byte boundary), the length and its complement.
+fn stored(block: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(block.len() + block.len() / 65_535 * 5 + 5);
+    for chunk in block.chunks(65_535) {
+        let len = chunk.len() as u16;
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
 }
 
 struct HashingWriter<W> {
@@ -227,6 +266,28 @@ mod tests {
             assert_eq!(c.digest, format!("sha256:{:x}", Sha256::digest(&out)));
             assert_eq!(c.diff_id, format!("sha256:{:x}", Sha256::digest(&input)));
         }
+    }
+
+    #[test]
+    fn incompressible_blocks_are_stored() {
+        let mut x: u64 = 88172645463325252;
+        let noise: Vec<u8> = (0..3 * BLOCK)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert!(incompressible(&noise[..BLOCK]));
+        assert!(!incompressible(&data(BLOCK)));
+        let mut out = Vec::new();
+        let c = gzip(&noise[..], &mut out, 6, 2).unwrap();
+        // Stored: 5 bytes per 64 KiB, the gzip frame, nothing more.
+        assert!(c.size < noise.len() as u64 + noise.len() as u64 / 65_535 * 5 + 64);
+        let mut back = Vec::new();
+        GzDecoder::new(&out[..]).read_to_end(&mut back).unwrap();
+        assert_eq!(back, noise);
     }
 
     #[test]

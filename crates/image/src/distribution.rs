@@ -448,6 +448,59 @@ impl Repository {
         check_digest(what, digest, resp.headers())
     }
 
+    /// Uploads a blob while it is being made: one PATCH whose body is the
+    /// chunks as they come (chunked transfer encoding), then the closing
+    /// PUT once `digest` says what they added up to. No retries: a caller
+    /// keeps the bytes and falls back to `upload_blob` if this fails.
+    pub async fn upload_streaming(
+        &self,
+        chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+        digest: tokio::sync::oneshot::Receiver<String>,
+    ) -> Result<String, RegistryError> {
+        let what = "uploading a blob as it is compressed";
+        let start = self.url("blobs/uploads/");
+        let resp = self
+            .send(what, Method::POST, &start, &HeaderMap::new(), &Body::Empty)
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(refused(what, resp).await);
+        }
+        let location = self.location(&resp, what)?;
+        let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
+            rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+        });
+        let mut req = self
+            .http
+            .patch(&location)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(stream));
+        if let Some(a) = self.auth.lock().expect("auth").clone() {
+            req = req.header(AUTHORIZATION, a);
+        }
+        let resp = req.send().await.map_err(|e| RegistryError::Unreachable {
+            url: self.base.clone(),
+            message: describe(&e),
+        })?;
+        if resp.status() != StatusCode::ACCEPTED && resp.status() != StatusCode::NO_CONTENT {
+            return Err(refused(what, resp).await);
+        }
+        let location = self.location(&resp, what).unwrap_or(location);
+        let digest = digest
+            .await
+            .map_err(|_| RegistryError::Local("the compression stopped".into()))?;
+        let what = format!("uploading blob {}", short_digest(&digest));
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{sep}digest={}", digest.replace(':', "%3A"));
+        let resp = self
+            .send(&what, Method::PUT, &put, &HeaderMap::new(), &Body::Empty)
+            .await?;
+        if resp.status() != StatusCode::CREATED {
+            return Err(refused(&what, resp).await);
+        }
+        check_digest(&what, &digest, resp.headers())?;
+        Ok(digest)
+    }
+
     fn location(&self, resp: &reqwest::Response, what: &str) -> Result<String, RegistryError> {
         let loc = resp
             .headers()

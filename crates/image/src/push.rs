@@ -153,6 +153,13 @@ struct Blob {
 
 /// What the tar reader thread reports.
 enum Found {
+    /// A layer is being compressed: its bytes as they come, and its
+    /// digest once known.
+    Started {
+        entry: String,
+        chunks: mpsc::Receiver<Bytes>,
+        digest: tokio::sync::oneshot::Receiver<String>,
+    },
     Layer {
         entry: String,
         path: PathBuf,
@@ -300,8 +307,23 @@ pub async fn push(
     let mut entry_diff: HashMap<String, String> = HashMap::new();
     let mut uploading: HashSet<String> = HashSet::new();
     let mut new_dirs: Vec<(String, String)> = Vec::new();
+    // Uploads that run while their layer is compressed, to the first
+    // repository (the others get the finished file).
+    let mut streaming: HashMap<String, tokio::task::JoinHandle<Result<String, RegistryError>>> =
+        HashMap::new();
     while let Some(found) = found_rx.recv().await {
         match found {
+            Found::Started {
+                entry,
+                chunks,
+                digest,
+            } => {
+                let repo = repos[0].clone();
+                streaming.insert(
+                    entry,
+                    tokio::spawn(async move { repo.upload_streaming(chunks, digest).await }),
+                );
+            }
             Found::Layer {
                 entry,
                 path,
@@ -316,6 +338,7 @@ pub async fn push(
                 if let Some(dir) = legacy_dir(&entry) {
                     new_dirs.push((dir.to_string(), compressed.diff_id.clone()));
                 }
+                let stream = streaming.remove(&entry);
                 entry_diff.insert(entry, compressed.diff_id.clone());
                 let blob = Blob {
                     digest: compressed.digest.clone(),
@@ -325,15 +348,34 @@ pub async fn push(
                 if uploading.insert(blob.digest.clone()) {
                     let body = file_body(&path)
                         .map_err(|e| PushError::Local(format!("{}: {e}", path.display())))?;
-                    for r in &repos {
-                        uploads.spawn(upload(
+                    for (i, r) in repos.iter().enumerate() {
+                        let job = upload(
                             r.clone(),
+                            blob.clone(),
+                            body.clone(),
+                            limit.clone(),
+                            event_tx.clone(),
+                        );
+                        match (i, stream.as_ref()) {
+                            (0, Some(_)) => {}
+                            _ => {
+                                uploads.spawn(job);
+                            }
+                        }
+                    }
+                    if let Some(handle) = stream {
+                        uploads.spawn(after_stream(
+                            handle,
+                            repos[0].clone(),
                             blob.clone(),
                             body.clone(),
                             limit.clone(),
                             event_tx.clone(),
                         ));
                     }
+                } else if let Some(handle) = stream {
+                    // The same blob is already on its way.
+                    handle.abort();
                 }
             }
             Found::Skipped { entry, diff_id } => {
@@ -509,6 +551,33 @@ pub async fn push(
     })
 }
 
+/// Waits for an upload made while compressing; if it failed, uploads the
+/// finished file the usual way (with retries).
+async fn after_stream(
+    stream: tokio::task::JoinHandle<Result<String, RegistryError>>,
+    repo: Arc<Repository>,
+    blob: Blob,
+    body: Body,
+    limit: Arc<Semaphore>,
+    events: mpsc::UnboundedSender<PushEvent>,
+) -> Result<Option<u64>, RegistryError> {
+    match stream.await {
+        Ok(Ok(digest)) if digest == blob.digest => {
+            let _ = events.send(PushEvent::Uploaded {
+                repository: format!("{}/{}", repo.registry(), repo.name()),
+                digest: blob.digest.clone(),
+                size: blob.size,
+            });
+            Ok(Some(blob.size))
+        }
+        _ => {
+            repo.retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            upload(repo, blob, body, limit, events).await
+        }
+    }
+}
+
 /// Uploads one blob to one repository unless it is there. Some(size) when
 /// sent, None when the registry had it.
 async fn upload(
@@ -613,11 +682,24 @@ fn read_save(
             n += 1;
             let path = work.join(format!("layer-{n}.tar.gz"));
             let file = std::fs::File::create(&path).map_err(read_err)?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            // The compressed bytes go to the file (for retries and other
+            // repositories) and, as they come, to an upload.
+            let (chunks_tx, chunks) = mpsc::channel(16);
+            let (digest_tx, digest) = tokio::sync::oneshot::channel();
+            let _ = found.send(Found::Started {
+                entry: name.clone(),
+                chunks,
+                digest,
+            });
+            let mut out = Tee {
+                inner: std::io::BufWriter::with_capacity(1 << 20, file),
+                tx: Some(chunks_tx),
+            };
             let compressed =
                 compress::gzip(&mut entry, &mut out, level, threads).map_err(read_err)?;
-            std::io::Write::flush(&mut out).map_err(read_err)?;
+            std::io::Write::flush(&mut out.inner).map_err(read_err)?;
             drop(out);
+            let _ = digest_tx.send(compressed.digest.clone());
             if found
                 .send(Found::Layer {
                     entry: name,
@@ -659,6 +741,29 @@ fn read_save(
         layer_entries: m.layers,
         config,
     })
+}
+
+/// Writes to a file and hands a copy of each write to an upload; when the
+/// upload stops taking them, to the file alone.
+struct Tee<W> {
+    inner: W,
+    tx: Option<mpsc::Sender<Bytes>>,
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(tx) = &self.tx {
+            if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                self.tx = None;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A `Read` over the chunks the async side forwards.
