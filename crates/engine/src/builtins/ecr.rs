@@ -245,10 +245,12 @@ fn oci(input: &BuiltinInput, root: &Path, config: &RegistryConfig) -> BuiltinRes
                 .push(("DOCKER_CONFIG".into(), dir.display().to_string()));
             result = result.say(format!("logged in to {} as {}", d.registry, creds.username));
         }
-        _ => result = result.say(format!(
+        _ => {
+            result = result.say(format!(
             "{}: no credentials in slipway.toml's [registry]; steps use the docker CLI's own login",
             d.registry
-        )),
+        ))
+        }
     }
     ignored_inputs(input, result)
 }
