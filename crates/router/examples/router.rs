@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // Requests are served on the router's own worker threads (one per
+    // core); this runtime runs the admin server and waits for a signal.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -41,6 +41,7 @@ mod clock;
 mod error;
 mod listener;
 mod metrics;
+mod pool;
 mod proxy;
 mod router;
 mod service;
@@ -48,6 +49,7 @@ mod spec;
 mod standalone;
 mod stats;
 mod table;
+mod workers;
 
 pub use admin::{AdminServer, VersionsBody, WeightsBody};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -24,6 +24,17 @@ pub(crate) async fn bind(what: &str, addr: SocketAddr) -> Result<TcpListener, Ro
         .map_err(|e| RouterError::listen(what, addr, e))
 }
 
+/// A listening socket not yet tied to a runtime, for worker threads to
+/// share.
+pub(crate) fn bind_std(what: &str, addr: SocketAddr) -> Result<std::net::TcpListener, RouterError> {
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| RouterError::listen(what, addr, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| RouterError::listen(what, addr, e))?;
+    Ok(listener)
+}
+
 pub(crate) fn builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

@@ -3,8 +3,7 @@
 //! and the outcome counted when the response has ended.
 
 use std::convert::Infallible;
-use std::error::Error as _;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,10 +12,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::uri::{PathAndQuery, Scheme, Uri};
+use http::uri::{PathAndQuery, Uri};
 use http::{Request, Response, StatusCode, Version};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 
+use crate::pool::{Lease, UpstreamError, UpstreamPool};
 use crate::service::Service;
 use crate::stats::Outcome;
 use crate::table::VersionState;
@@ -45,6 +45,21 @@ impl Drop for InFlight {
 pub(crate) struct ProxyBody {
     inner: Inner,
     in_flight: Option<InFlight>,
+    /// The upstream connection, given back to its pool when the body has
+    /// been read to its end (and closed with the body otherwise).
+    lease: Option<Returning>,
+}
+
+struct Returning {
+    pool: Arc<UpstreamPool>,
+    worker: usize,
+    lease: Lease,
+}
+
+impl Returning {
+    fn put_back(self) {
+        self.pool.put_back(self.worker, self.lease);
+    }
 }
 
 enum Inner {
@@ -57,6 +72,7 @@ impl ProxyBody {
         ProxyBody {
             inner: Inner::Full(Some(Bytes::from_static(text.as_bytes()))),
             in_flight: None,
+            lease: None,
         }
     }
 }
@@ -74,17 +90,25 @@ impl Body for ProxyBody {
             Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             Inner::Upstream(body) => {
                 let polled = Pin::new(&mut *body).poll_frame(cx);
-                match &polled {
-                    Poll::Ready(None) => this.in_flight = None,
+                let ended = match &polled {
+                    Poll::Ready(None) => true,
+                    Poll::Ready(Some(Ok(_))) => body.is_end_stream(),
                     Poll::Ready(Some(Err(_))) => {
                         // The upstream broke off mid-response.
                         if let Some(f) = this.in_flight.as_mut() {
                             f.outcome.error = true;
                         }
+                        this.lease = None;
                         this.in_flight = None;
+                        false
                     }
-                    Poll::Ready(Some(Ok(_))) if body.is_end_stream() => this.in_flight = None,
-                    _ => {}
+                    Poll::Pending => false,
+                };
+                if ended {
+                    if let Some(r) = this.lease.take() {
+                        r.put_back();
+                    }
+                    this.in_flight = None;
                 }
                 polled
             }
@@ -123,17 +147,24 @@ fn answer(
     res
 }
 
-/// Serves one client request.
+/// The client's address as an `X-Forwarded-For` value, made once per
+/// connection.
+pub(crate) fn forwarded_for(ip: IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+/// Serves one client request on worker thread `worker`.
 pub(crate) async fn handle(
     service: Arc<Service>,
-    peer: SocketAddr,
+    worker: usize,
+    peer: HeaderValue,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     // Draw a version and count the request in flight to it, then check the
     // table is still the one drawn from: a writer that swapped tables and
     // then saw no request in flight to a version it took traffic from can
     // trust that none is about to start.
-    let (version, upstream) = loop {
+    let (version, pool) = loop {
         let table = service.table.load();
         let Some(route) = table.pick() else {
             service.unrouted.fetch_add(1, Ordering::Relaxed);
@@ -158,116 +189,124 @@ pub(crate) async fn handle(
         },
     };
 
-    let upstream_req = match upstream_request(req, upstream, peer) {
-        Ok(r) => r,
-        Err(()) => {
-            in_flight.outcome.status = 400;
+    let Some(upstream_req) = upstream_request(req, &pool, &peer) else {
+        in_flight.outcome.status = 400;
+        return Ok(answer(
+            StatusCode::BAD_REQUEST,
+            "bad request target\n",
+            Some(in_flight),
+        ));
+    };
+
+    let sent = tokio::time::timeout(service.response_timeout, pool.send(worker, upstream_req));
+    let failure = match sent.await {
+        Ok(Ok((res, lease))) => {
+            let (mut parts, body) = res.into_parts();
+            in_flight.outcome.status = parts.status.as_u16();
+            remove_hop_by_hop(&mut parts.headers);
+            let mut lease = Some(Returning {
+                pool,
+                worker,
+                lease,
+            });
+            if body.is_end_stream() {
+                // No body to read (HEAD, 204, 304): the connection is free.
+                if let Some(r) = lease.take() {
+                    r.put_back();
+                }
+            }
+            let body = ProxyBody {
+                inner: Inner::Upstream(body),
+                in_flight: Some(in_flight),
+                lease,
+            };
+            return Ok(Response::from_parts(parts, body));
+        }
+        Ok(Err(e)) => e,
+        Err(_) => {
+            in_flight.outcome.error = true;
+            in_flight.outcome.status = 504;
             return Ok(answer(
-                StatusCode::BAD_REQUEST,
-                "bad request target\n",
+                StatusCode::GATEWAY_TIMEOUT,
+                "the upstream did not answer in time\n",
                 Some(in_flight),
             ));
         }
     };
-
-    let sent = tokio::time::timeout(
-        service.response_timeout,
-        service.client.request(upstream_req),
-    );
-    match sent.await {
-        Ok(Ok(res)) => {
-            let (mut parts, body) = res.into_parts();
-            in_flight.outcome.status = parts.status.as_u16();
-            remove_hop_by_hop(&mut parts.headers);
-            let body = ProxyBody {
-                inner: Inner::Upstream(body),
-                in_flight: Some(in_flight),
-            };
-            Ok(Response::from_parts(parts, body))
-        }
-        Ok(Err(err)) => {
-            let timed_out = is_timeout(&err);
-            in_flight.outcome.error = true;
-            Ok(if timed_out {
-                in_flight.outcome.status = 504;
-                answer(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the upstream did not accept the connection in time\n",
-                    Some(in_flight),
-                )
-            } else {
-                in_flight.outcome.status = 502;
-                answer(
-                    StatusCode::BAD_GATEWAY,
-                    "the upstream could not be reached or broke the connection\n",
-                    Some(in_flight),
-                )
-            })
-        }
-        Err(_) => {
-            in_flight.outcome.error = true;
-            in_flight.outcome.status = 504;
-            Ok(answer(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the upstream did not answer in time\n",
-                Some(in_flight),
-            ))
-        }
-    }
+    in_flight.outcome.error = true;
+    let (status, text) = match failure {
+        UpstreamError::ConnectTimeout => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "the upstream did not accept the connection in time\n",
+        ),
+        UpstreamError::Connect => (
+            StatusCode::BAD_GATEWAY,
+            "the upstream could not be reached\n",
+        ),
+        UpstreamError::Exchange => (
+            StatusCode::BAD_GATEWAY,
+            "the upstream broke the connection\n",
+        ),
+    };
+    in_flight.outcome.status = status.as_u16();
+    Ok(answer(status, text, Some(in_flight)))
 }
 
-fn is_timeout(err: &hyper_util::client::legacy::Error) -> bool {
-    let mut source = err.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
-        }
-        source = s.source();
-    }
-    false
-}
-
-/// The client's request, addressed to `upstream` over HTTP/1.1: the path
-/// and query kept, the client's `Host` kept (or taken from an HTTP/2
-/// `:authority`), hop-by-hop headers dropped, the client's address added to
-/// `X-Forwarded-For`.
+/// The client's request, for `upstream` over HTTP/1.1: in origin form
+/// (path and query), the client's `Host` kept (or taken from an HTTP/2
+/// `:authority`, or the upstream's address without either), hop-by-hop
+/// headers dropped, the client's address added to `X-Forwarded-For`.
 fn upstream_request(
     req: Request<Incoming>,
-    upstream: http::uri::Authority,
-    peer: SocketAddr,
-) -> Result<Request<Incoming>, ()> {
+    upstream: &UpstreamPool,
+    peer: &HeaderValue,
+) -> Option<Request<Incoming>> {
     let (mut parts, body) = req.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
     if !parts.headers.contains_key(header::HOST) {
-        if let Some(authority) = parts.uri.authority() {
-            let host = HeaderValue::from_str(authority.as_str()).map_err(|_| ())?;
-            parts.headers.insert(header::HOST, host);
-        }
+        let host = match parts.uri.authority() {
+            Some(a) => HeaderValue::from_str(a.as_str()).ok()?,
+            None => HeaderValue::from_str(upstream.authority.as_str()).ok()?,
+        };
+        parts.headers.insert(header::HOST, host);
     }
-    let mut uri = http::uri::Parts::default();
-    uri.scheme = Some(Scheme::HTTP);
-    uri.authority = Some(upstream);
-    uri.path_and_query = Some(path);
-    parts.uri = Uri::from_parts(uri).map_err(|_| ())?;
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        let path = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        parts.uri = Uri::from(path);
+    } else if parts.uri.path_and_query().is_none() {
+        // `*` (OPTIONS) or an authority alone: nothing to forward.
+        return None;
+    }
     parts.version = Version::HTTP_11;
     remove_hop_by_hop(&mut parts.headers);
     append_forwarded_for(&mut parts.headers, peer);
-    Ok(Request::from_parts(parts, body))
+    Some(Request::from_parts(parts, body))
 }
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == KEEP_ALIVE
+        || name == PROXY_CONNECTION
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+}
+
 /// Drops the headers that describe one connection rather than the message
 /// (RFC 9110, 7.6.1), including those the `Connection` header names.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages have none: one pass over a few names, no hashing.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -295,15 +334,21 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
-    let ip = peer.ip().to_string();
-    let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(before) if !before.is_empty() => format!("{before}, {ip}"),
-        _ => ip,
+fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
+    let value = match headers.get(&X_FORWARDED_FOR).map(|v| v.as_bytes()) {
+        Some(before) if !before.is_empty() => {
+            let mut joined = Vec::with_capacity(before.len() + 2 + peer.len());
+            joined.extend_from_slice(before);
+            joined.extend_from_slice(b", ");
+            joined.extend_from_slice(peer.as_bytes());
+            match HeaderValue::from_bytes(&joined) {
+                Ok(v) => v,
+                Err(_) => return,
+            }
+        }
+        _ => peer.clone(),
     };
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        headers.insert(&X_FORWARDED_FOR, v);
-    }
+    headers.insert(&X_FORWARDED_FOR, value);
 }
 
 #[cfg(test)]
@@ -328,12 +373,12 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_appended() {
-        let peer: SocketAddr = "10.0.0.7:5555".parse().unwrap();
+        let peer = forwarded_for("10.0.0.7".parse().unwrap());
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, peer);
+        append_forwarded_for(&mut h, &peer);
         assert_eq!(h["x-forwarded-for"], "10.0.0.7");
         h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
-        append_forwarded_for(&mut h, peer);
+        append_forwarded_for(&mut h, &peer);
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.0.0.7");
     }
 }

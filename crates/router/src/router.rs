@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -16,6 +16,7 @@ use crate::listener;
 use crate::proxy;
 use crate::service::{Service, ServiceStats, StatsContext};
 use crate::spec::{check_name, check_versions, ServiceSpec, VersionSpec};
+use crate::workers::Workers;
 
 /// How the router keeps its figures.
 #[derive(Clone)]
@@ -27,6 +28,9 @@ pub struct RouterOptions {
     /// The window of the `window_*` gauges of `/metrics` (at most the
     /// retention).
     pub metrics_window: Duration,
+    /// Threads that serve requests, each an event loop of its own (by
+    /// default one per core).
+    pub workers: usize,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -35,6 +39,7 @@ impl Default for RouterOptions {
         RouterOptions {
             retention: Router::DEFAULT_RETENTION,
             metrics_window: Router::DEFAULT_WINDOW,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             clock: Arc::new(SystemClock),
         }
     }
@@ -43,24 +48,29 @@ impl Default for RouterOptions {
 struct Running {
     service: Arc<Service>,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    /// One accept loop per worker.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 struct Inner {
     ctx: StatsContext,
     metrics_window: Duration,
+    worker_count: usize,
+    /// Started with the first service.
+    workers: Mutex<Option<Arc<Workers>>>,
     services: RwLock<BTreeMap<String, Running>>,
 }
 
 /// A set of services, each with its own listener, routed by weight between
 /// versions. Cheap to clone; clones share the services.
 ///
-/// Lifecycle: [`Router::start_service`] binds and starts serving (on the
-/// current tokio runtime); versions and weights change at any time, each
-/// change one atomic swap of the service's route table;
-/// [`Router::stop_service`] stops accepting and lets open requests finish.
-/// Dropping every clone leaves running services serving until the runtime
-/// stops.
+/// Lifecycle: the first [`Router::start_service`] starts the router's
+/// worker threads (each a single-threaded tokio runtime; the caller's
+/// runtime carries no request), and every service is served by all of
+/// them; versions and weights change at any time, each change one atomic
+/// swap of the service's route table; [`Router::stop_service`] stops
+/// accepting and lets open requests finish. Dropping the last clone stops
+/// the worker threads and closes every connection at once.
 #[derive(Clone)]
 pub struct Router {
     inner: Arc<Inner>,
@@ -86,6 +96,8 @@ impl Router {
         let retention = Duration::from_secs(secs);
         Router {
             inner: Arc::new(Inner {
+                worker_count: options.workers.clamp(1, 256),
+                workers: Mutex::new(None),
                 metrics_window: options
                     .metrics_window
                     .clamp(Duration::from_secs(1), retention),
@@ -107,6 +119,18 @@ impl Router {
     /// The window of `/metrics`' `window_*` gauges.
     pub fn metrics_window(&self) -> Duration {
         self.inner.metrics_window
+    }
+
+    fn workers(&self) -> Result<Arc<Workers>, RouterError> {
+        let mut workers = self.inner.workers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = workers.as_ref() {
+            return Ok(w.clone());
+        }
+        let started = Arc::new(Workers::start(self.inner.worker_count).map_err(|e| {
+            RouterError::Invalid(format!("cannot start the router's worker threads: {e}"))
+        })?);
+        *workers = Some(started.clone());
+        Ok(started)
     }
 
     fn services(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Running>> {
@@ -148,18 +172,60 @@ impl Router {
             return Err(RouterError::ServiceExists(spec.name));
         }
         let what = format!("service `{}`", spec.name);
-        let listener = listener::bind(&what, spec.listen).await?;
+        let listener = listener::bind_std(&what, spec.listen)?;
         let listen = listener
             .local_addr()
             .map_err(|e| RouterError::listen(&what, spec.listen, e))?;
+        let workers = self.workers()?;
         let service = Arc::new(Service::new(
             spec.name.clone(),
             listen,
             spec.connect_timeout,
             spec.response_timeout,
+            workers.len(),
             self.inner.ctx.clone(),
         ));
         service.set_versions(&spec.versions)?;
+
+        // Every worker accepts from the one socket: whichever is least busy
+        // takes the next connection.
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::with_capacity(workers.len());
+        let mut ready = Vec::with_capacity(workers.len());
+        for worker in 0..workers.len() {
+            let listener = listener
+                .try_clone()
+                .map_err(|e| RouterError::listen(&what, listen, e))?;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (service, stop) = (service.clone(), stop.clone());
+            tasks.push(workers.handle(worker).spawn(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => {
+                        let _ = tx.send(Ok(()));
+                        l
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                listener::serve(listener, stop, move |peer: SocketAddr| {
+                    let (service, peer) = (service.clone(), proxy::forwarded_for(peer.ip()));
+                    service_fn(move |req| proxy::handle(service.clone(), worker, peer.clone(), req))
+                })
+                .await;
+            }));
+            ready.push(rx);
+        }
+        for rx in ready {
+            let started = rx
+                .await
+                .unwrap_or_else(|_| Err(std::io::Error::other("a router worker thread stopped")));
+            if let Err(e) = started {
+                stop.cancel();
+                return Err(RouterError::listen(&what, listen, e));
+            }
+        }
 
         let mut services = self
             .inner
@@ -167,20 +233,15 @@ impl Router {
             .write()
             .unwrap_or_else(|e| e.into_inner());
         if services.contains_key(&spec.name) {
+            stop.cancel();
             return Err(RouterError::ServiceExists(spec.name));
         }
-        let stop = CancellationToken::new();
-        let serving = service.clone();
-        let task = tokio::spawn(listener::serve(listener, stop.clone(), move |peer| {
-            let service = serving.clone();
-            service_fn(move |req| proxy::handle(service.clone(), peer, req))
-        }));
         services.insert(
             spec.name,
             Running {
                 service,
                 stop,
-                task,
+                tasks,
             },
         );
         Ok(listen)
@@ -206,7 +267,9 @@ impl Router {
             }
         };
         running.stop.cancel();
-        let _ = running.task.await;
+        for task in running.tasks {
+            let _ = task.await;
+        }
         Ok(())
     }
 

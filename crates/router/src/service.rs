@@ -8,15 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http::uri::Authority;
 use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::error::RouterError;
-use crate::spec::{check_versions, check_weight, Upstream, VersionSpec};
+use crate::pool::UpstreamPool;
+use crate::spec::{check_versions, check_weight, VersionSpec};
 use crate::stats::{Counts, VersionStats, WindowStats};
 use crate::table::{Route, RouteTable, VersionState};
 
@@ -44,8 +42,10 @@ pub(crate) struct Service {
     /// Writers hold this while they build and swap a table, so that two
     /// changes never interleave; requests never take it.
     known: Mutex<BTreeMap<String, Known>>,
-    pub client: Client<HttpConnector, Incoming>,
+    connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// Worker threads, each with its own idle connections per upstream.
+    workers: usize,
     /// Requests answered 503 because no version had weight.
     pub unrouted: AtomicU64,
     ctx: StatsContext,
@@ -102,27 +102,38 @@ impl Service {
         listen: SocketAddr,
         connect_timeout: Duration,
         response_timeout: Duration,
+        workers: usize,
         ctx: StatsContext,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
-        connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         Service {
             name,
             listen,
             table: ArcSwap::from_pointee(RouteTable::default()),
             known: Mutex::new(BTreeMap::new()),
-            client,
+            connect_timeout,
             response_timeout,
+            workers,
             unrouted: AtomicU64::new(0),
             ctx,
         }
+    }
+
+    /// The pool of an upstream: the one the current table has for that
+    /// address (its idle connections stay useful), or a new one.
+    fn pool(&self, current: &RouteTable, authority: &Authority) -> Arc<UpstreamPool> {
+        current
+            .routes
+            .iter()
+            .flat_map(|r| r.upstreams.iter())
+            .find(|p| p.authority == *authority)
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(UpstreamPool::new(
+                    authority.clone(),
+                    self.connect_timeout,
+                    self.workers,
+                ))
+            })
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Known>> {
@@ -149,6 +160,7 @@ impl Service {
         let checked = check_versions(&self.name, versions)?;
         let now = self.ctx.clock.now();
         let mut known = self.lock();
+        let current = self.table.load_full();
         let routes = checked
             .into_iter()
             .map(|v| {
@@ -165,12 +177,9 @@ impl Service {
                     removed_at: None,
                 });
                 entry.removed_at = None;
-                entry.upstreams = v
-                    .upstreams
-                    .iter()
-                    .map(|u| u.authority.to_string())
-                    .collect();
-                Route::new(entry.state.clone(), v.weight, v.upstreams)
+                entry.upstreams = v.upstreams.iter().map(|u| u.to_string()).collect();
+                let pools = v.upstreams.iter().map(|u| self.pool(&current, u)).collect();
+                Route::new(entry.state.clone(), v.weight, pools)
             })
             .collect::<Vec<_>>();
         for (name, k) in known.iter_mut() {
@@ -358,6 +367,6 @@ impl Service {
     }
 }
 
-fn upstream_names(upstreams: &[Upstream]) -> Vec<String> {
+fn upstream_names(upstreams: &[Arc<UpstreamPool>]) -> Vec<String> {
     upstreams.iter().map(|u| u.authority.to_string()).collect()
 }

@@ -64,18 +64,12 @@ impl ServiceSpec {
     }
 }
 
-/// A checked upstream address.
-#[derive(Debug, Clone)]
-pub(crate) struct Upstream {
-    pub authority: Authority,
-}
-
 /// A checked version.
 #[derive(Debug, Clone)]
 pub(crate) struct CheckedVersion {
     pub name: String,
     pub weight: u32,
-    pub upstreams: Vec<Upstream>,
+    pub upstreams: Vec<Authority>,
 }
 
 pub(crate) fn check_name(what: &str, name: &str) -> Result<(), RouterError> {
@@ -102,7 +96,7 @@ pub(crate) fn check_weight(service: &str, version: &str, weight: u32) -> Result<
     Ok(())
 }
 
-fn check_upstream(service: &str, version: &str, upstream: &str) -> Result<Upstream, RouterError> {
+fn check_upstream(service: &str, version: &str, upstream: &str) -> Result<Authority, RouterError> {
     let bad = |why: &str| {
         RouterError::Invalid(format!(
             "upstream `{upstream}` of version `{version}` of service `{service}` {why}: write host:port, e.g. 127.0.0.1:8080"
@@ -115,7 +109,7 @@ fn check_upstream(service: &str, version: &str, upstream: &str) -> Result<Upstre
     match authority.port_u16() {
         None => Err(bad("has no port")),
         Some(0) => Err(bad("has port 0")),
-        Some(_) => Ok(Upstream { authority }),
+        Some(_) => Ok(authority),
     }
 }
 
@@ -203,7 +197,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(v[0].upstreams[1].authority.as_str(), "[::1]:9002");
+        assert_eq!(v[0].upstreams[1].as_str(), "[::1]:9002");
         assert_eq!(v[1].weight, 5);
     }
 }

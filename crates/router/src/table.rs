@@ -5,10 +5,9 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use http::uri::Authority;
 use tokio::sync::Notify;
 
-use crate::spec::Upstream;
+use crate::pool::UpstreamPool;
 use crate::stats::VersionStats;
 
 /// What outlives route tables: a version's statistics and the requests in
@@ -63,12 +62,12 @@ impl VersionState {
 pub(crate) struct Route {
     pub version: Arc<VersionState>,
     pub weight: u32,
-    pub upstreams: Vec<Upstream>,
+    pub upstreams: Vec<Arc<UpstreamPool>>,
     next: AtomicUsize,
 }
 
 impl Route {
-    pub fn new(version: Arc<VersionState>, weight: u32, upstreams: Vec<Upstream>) -> Self {
+    pub fn new(version: Arc<VersionState>, weight: u32, upstreams: Vec<Arc<UpstreamPool>>) -> Self {
         Route {
             version,
             weight,
@@ -78,13 +77,13 @@ impl Route {
     }
 
     /// The next upstream, round-robin.
-    pub fn upstream(&self) -> &Authority {
+    pub fn upstream(&self) -> &Arc<UpstreamPool> {
         let i = if self.upstreams.len() == 1 {
             0
         } else {
             self.next.fetch_add(1, Ordering::Relaxed) % self.upstreams.len()
         };
-        &self.upstreams[i].authority
+        &self.upstreams[i]
     }
 }
 
@@ -149,9 +148,11 @@ mod tests {
         Route::new(
             Arc::new(VersionState::new(name.to_string(), stats)),
             weight,
-            vec![Upstream {
-                authority: "127.0.0.1:1".parse().unwrap(),
-            }],
+            vec![Arc::new(UpstreamPool::new(
+                "127.0.0.1:1".parse().unwrap(),
+                Duration::from_secs(1),
+                1,
+            ))],
         )
     }
 

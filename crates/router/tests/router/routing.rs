@@ -225,3 +225,76 @@ async fn a_stopped_service_frees_its_port() {
         Some("blue")
     );
 }
+
+/// Requests reuse upstream connections; an upstream that closes every
+/// connection after one response costs the clients nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_kept_alive_and_closed_ones_replaced() {
+    let blue = Backend::start("blue").await;
+    let closing = Backend::closing("closing").await;
+    let router = Router::new();
+    let addr = router
+        .start_service(ServiceSpec::new(
+            "api",
+            loopback(),
+            vec![
+                VersionSpec::new("blue", 1, &[&blue.upstream()]),
+                VersionSpec::new("closing", 0, &[&closing.upstream()]),
+            ],
+        ))
+        .await
+        .unwrap();
+    let http = client();
+    let url = format!("http://{addr}/");
+    let (ok, other) = tally(&load(&http, &url, 300, 4).await);
+    assert!(other.is_empty(), "{other:?}");
+    assert_eq!(ok["blue"], 300);
+    // At most one connection per concurrent request, not one per request.
+    assert!(
+        blue.connections() <= 4,
+        "{} connections",
+        blue.connections()
+    );
+
+    router.set_weights("api", &[("closing", 1)]).unwrap();
+    let (ok, other) = tally(&load(&http, &url, 100, 4).await);
+    assert!(other.is_empty(), "{other:?}");
+    assert_eq!(ok["closing"], 100);
+    assert_eq!(closing.connections(), 100);
+}
+
+/// Responses without a body (HEAD, 204) give their connection back too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodiless_responses_keep_the_connection() {
+    let blue = Backend::with_behavior("blue", std::sync::Arc::new(|_| (204, Duration::ZERO))).await;
+    let router = Router::new();
+    let addr = router
+        .start_service(ServiceSpec::new(
+            "api",
+            loopback(),
+            vec![VersionSpec::new("blue", 1, &[&blue.upstream()])],
+        ))
+        .await
+        .unwrap();
+    let http = client();
+    for i in 0..50 {
+        let method = if i % 2 == 0 { "HEAD" } else { "GET" };
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}/"))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let res = http.request(req).await.unwrap();
+        assert_eq!(res.status(), 204);
+    }
+    // One per client connection at most (the client may open a second
+    // one, served by another worker), not one per request.
+    assert!(
+        blue.connections() <= 4,
+        "{} connections",
+        blue.connections()
+    );
+    let stats = router.stats("api", Duration::from_secs(60)).unwrap();
+    assert_eq!(stats.version("blue").unwrap().totals.requests, 50);
+    assert_eq!(stats.version("blue").unwrap().in_flight, 0);
+}

@@ -24,6 +24,7 @@ pub type Behavior = Arc<dyn Fn(u64) -> (u16, Duration) + Send + Sync>;
 
 struct Shared {
     served: AtomicU64,
+    connections: AtomicU64,
     release: Notify,
     released: AtomicBool,
     behavior: Behavior,
@@ -43,11 +44,21 @@ impl Backend {
         Self::with_behavior(name, Arc::new(|_| (200, Duration::ZERO))).await
     }
 
+    /// A backend that closes every connection after one response.
+    pub async fn closing(name: &'static str) -> Backend {
+        Self::serve(name, Arc::new(|_| (200, Duration::ZERO)), false).await
+    }
+
     pub async fn with_behavior(name: &'static str, behavior: Behavior) -> Backend {
+        Self::serve(name, behavior, true).await
+    }
+
+    async fn serve(name: &'static str, behavior: Behavior, keep_alive: bool) -> Backend {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             served: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             release: Notify::new(),
             released: AtomicBool::new(false),
             behavior,
@@ -59,9 +70,11 @@ impl Backend {
                     continue;
                 };
                 let shared = accepting.clone();
+                shared.connections.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| answer(name, shared.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(keep_alive)
                         .serve_connection(TokioIo::new(stream), svc)
                         .await;
                 });
@@ -76,6 +89,11 @@ impl Backend {
 
     pub fn served(&self) -> u64 {
         self.shared.served.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// Lets every `/hold` request, waiting or to come, answer.
