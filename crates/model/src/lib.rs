@@ -1,6 +1,8 @@
 //! Plain types shared by every slipway crate. Nothing here touches a process,
 //! a socket or a disk.
 
+pub mod deploy;
+
 use serde::{Deserialize, Serialize};
 
 /// How a job or step ended, as GitHub reports it in `needs.<id>.result`

@@ -1,0 +1,9 @@
+//! slipway's deploy controller: rolling and blue-green strategies with
+//! traffic steps, live analysis and automatic rollback, and the local
+//! cluster they deploy to (supervised processes or containers behind
+//! slipway's router, run by a daemon that survives its own restart).
+
+pub mod config;
+pub mod duration;
+pub mod memory_store;
+pub mod settings;
