@@ -3,12 +3,15 @@
 //! applied on open). Later tables (the run history) come as new numbered
 //! migrations; a migration once released is never edited.
 //!
-//! [`SqliteStore`] implements the ports the other crates declare; today
-//! that is [`slipway_gates::history::CoverageStore`].
+//! [`SqliteStore`] implements the ports the other crates declare:
+//! [`slipway_gates::history::CoverageStore`] (coverage history) and
+//! [`slipway_model::deploy::DeployStore`] (deploys, their locks and events,
+//! and the services and instances of each cluster).
 
 pub mod approvals;
 pub mod concurrency;
 mod coverage;
+mod deploys;
 mod migrations;
 pub mod runs;
 
@@ -124,6 +127,6 @@ mod tests {
                 .fetch_all(store.pool())
                 .await
                 .unwrap();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     }
 }

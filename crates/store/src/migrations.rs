@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "approvals",
         include_str!("../migrations/0005_approvals.sql"),
     ),
+    (6, "deploys", include_str!("../migrations/0006_deploys.sql")),
 ];
 
 #[derive(Debug)]
