@@ -385,19 +385,20 @@ struct RawFile {
     services: BTreeMap<Spanned<String>, RawService>,
     #[serde(default)]
     clusters: BTreeMap<Spanned<String>, RawCluster>,
-    // The sections other parts of slipway read.
-    #[serde(default)]
-    coverage: Option<toml::Value>,
-    #[serde(default)]
-    teams: Option<toml::Value>,
-    #[serde(default)]
-    approvals: Option<toml::Value>,
-    #[serde(default)]
-    environments: Option<toml::Value>,
-    #[serde(default)]
-    notify: Option<toml::Value>,
-    #[serde(default)]
-    registry: Option<toml::Value>,
+    // The sections other parts of slipway read; named so that a
+    // misspelt section (`[servcies]`) is an error rather than ignored.
+    #[serde(default, rename = "coverage")]
+    _coverage: Option<toml::Value>,
+    #[serde(default, rename = "teams")]
+    _teams: Option<toml::Value>,
+    #[serde(default, rename = "approvals")]
+    _approvals: Option<toml::Value>,
+    #[serde(default, rename = "environments")]
+    _environments: Option<toml::Value>,
+    #[serde(default, rename = "notify")]
+    _notify: Option<toml::Value>,
+    #[serde(default, rename = "registry")]
+    _registry: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]

@@ -3,7 +3,10 @@
 //! cluster they deploy to (supervised processes or containers behind
 //! slipway's router, run by a daemon that survives its own restart).
 
+pub mod analysis;
 pub mod config;
+pub mod controller;
 pub mod duration;
 pub mod memory_store;
+pub mod ports;
 pub mod settings;
