@@ -60,6 +60,14 @@ enum Command {
     Image(cmd::image::Args),
     /// The local OCI registry: `slipway registry up|down|status`
     Registry(cmd::registry::Args),
+    /// Deploy a version: `slipway deploy blue-green|rolling|status|history`
+    Deploy(cmd::deploy::Args),
+    /// Traffic back to the version each service ran before its last deploy
+    Rollback(cmd::deploy::RollbackArgs),
+    /// Watch error rate and p95 latency; exit 1 on the first breach
+    Monitor(cmd::monitor::Args),
+    /// The local cluster's daemon: `slipway cluster up|down|status`
+    Cluster(cmd::cluster::Args),
 }
 
 /// An error that already told the user what went wrong and only needs to
@@ -121,6 +129,10 @@ fn main() -> ExitCode {
         Command::Resume(args) => cmd::approvals::resume(args),
         Command::Image(args) => cmd::image::run(args),
         Command::Registry(args) => cmd::registry::run(args),
+        Command::Deploy(args) => cmd::deploy::run(args),
+        Command::Rollback(args) => cmd::deploy::rollback(args),
+        Command::Monitor(args) => cmd::monitor::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -223,6 +223,10 @@ pub enum DeployEvent {
         state: DeployState,
         reason: Option<String>,
         breach: Option<Breach>,
+        /// The deploy failed because it asked for something that does not
+        /// exist (a version, a service): the command exits 2.
+        #[serde(default)]
+        invalid: bool,
         seconds: f64,
     },
 }

@@ -131,6 +131,12 @@ fn invalid(message: String) -> Failure {
     }
 }
 
+/// Answers one request of the admin API; for servers that serve the
+/// router's API among their own (the cluster daemon).
+pub async fn respond(router: &Router, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    handle(router, req).await
+}
+
 async fn handle(router: &Router, req: Request<Incoming>) -> Response<Full<Bytes>> {
     match route(router, req).await {
         Ok(res) => res,

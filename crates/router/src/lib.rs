@@ -51,7 +51,7 @@ mod stats;
 mod table;
 mod workers;
 
-pub use admin::{AdminServer, VersionsBody, WeightsBody};
+pub use admin::{respond as admin_respond, AdminServer, VersionsBody, WeightsBody};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::RouterError;
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;

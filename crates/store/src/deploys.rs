@@ -763,6 +763,7 @@ mod tests {
                 state: DeployState::RolledBack,
                 reason: Some("breach".into()),
                 breach: Some(breach()),
+                invalid: false,
                 seconds: 61.5,
             },
         ];

@@ -1,9 +1,13 @@
 pub mod approvals;
+pub mod cluster;
 pub mod coverage;
+pub mod deploy;
+pub mod deploy_view;
 pub mod eval;
 pub mod history;
 pub mod image;
 pub mod lint;
+pub mod monitor;
 pub mod notify;
 pub mod plan;
 pub mod registry;

@@ -91,7 +91,8 @@ impl<I: Instances, R: Routing, E: Events> Controller<I, R, E> {
     pub(super) async fn promote(&self, plan: &DeployPlan, keep: Option<Duration>) -> Outcome {
         let v = plan.version.as_str();
         let retire_at = keep.map(|k| (self.now_ms)() + k.as_millis() as i64);
-        let kept = match keep {
+        let any_previous = plan.targets.iter().any(|t| t.from.is_some());
+        let kept = match keep.filter(|_| any_previous) {
             Some(k) => format!(
                 "; the previous version stays idle for {} (slipway rollback switches back at once)",
                 duration::format(k)

@@ -10,6 +10,7 @@ mod abort;
 mod bake;
 mod blue_green;
 mod bring_up;
+mod rollback;
 mod rolling;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::ports::{Events, Instances, Route, Routing};
 use crate::settings::Settings;
 
 pub use abort::Abort;
+pub use rollback::RollbackTarget;
 
 /// How long a version that lost its traffic may take to finish the
 /// requests it holds before its instances stop anyway.
@@ -163,6 +165,13 @@ impl<I: Instances, R: Routing, E: Events> Controller<I, R, E> {
             state: outcome.state(),
             reason: outcome.reason().map(str::to_string),
             breach: outcome.breach().cloned(),
+            invalid: matches!(
+                outcome,
+                Outcome::Failed {
+                    bad_input: true,
+                    ..
+                }
+            ),
             seconds: started.elapsed().as_secs_f64(),
         })
         .await;
