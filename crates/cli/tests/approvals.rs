@@ -472,12 +472,18 @@ fn the_examples_production_deploy_waits_for_two_devops_approvals_across_a_kill()
     assert_eq!(decide(d, "approve", &run, "carol").code, 0);
     assert_eq!(decide(d, "approve", &run, "bob").code, 0);
     let out = slipway(d, &["resume", &run]);
-    // Released into the spec's deploy script, a sketch that cannot deploy
-    // (see its header): the job fails there; the rollback step and the
-    // always() Slack step run.
+    // Released into the deploy step; without build-and-push (skipped
+    // here) there is no image tag to deploy: the job fails there; the
+    // rollback step (nothing to roll back) and the always() Slack step run.
     let output = format!("{}{}", out.stdout, out.stderr);
     assert!(
-        output.contains("Executing blue-green deployment..."),
+        output.contains("error: input `image-tag` is empty: give the version to deploy"),
+        "{output}"
+    );
+    assert!(
+        output.contains(
+            "svc-portal: nothing to roll back: it was never deployed on cluster mpac-prod"
+        ),
         "{output}"
     );
     assert!(
@@ -519,8 +525,5 @@ fn a_rejection_fails_the_examples_production_deploy() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     let output = format!("{}{}", out.stdout, out.stderr);
     assert!(output.contains("rejected by bob: freeze"), "{output}");
-    assert!(
-        !output.contains("Executing blue-green deployment"),
-        "{output}"
-    );
+    assert!(!output.contains("▶ Blue-green deployment"), "{output}");
 }

@@ -197,6 +197,8 @@ impl DeployConfig {
             check_name("service", name.get_ref()).map_err(|m| err(Some(name.span()), m))?;
             services.insert(name.into_inner(), service);
         }
+        let mut services = services;
+        resolve_registry(&mut services, text, root).map_err(|m| err(None, m))?;
         let mut clusters = BTreeMap::new();
         for (name, c) in raw.clusters {
             check_name("cluster", name.get_ref()).map_err(|m| err(Some(name.span()), m))?;
@@ -321,6 +323,35 @@ impl ClusterConfig {
         // Checked when the file was read.
         u16::try_from(i64::from(service.port) + self.port_offset).unwrap_or(service.port)
     }
+}
+
+/// `{registry}` in a docker service's image: the `[registry]` address
+/// (the local registry's, 127.0.0.1:5000, unless configured), so the
+/// services deploy what `build-and-push` pushed wherever it pushed.
+fn resolve_registry(
+    services: &mut BTreeMap<String, ServiceConfig>,
+    text: &str,
+    root: &Path,
+) -> Result<(), String> {
+    let uses = services.values().any(|s| {
+        matches!(&s.runtime, RuntimeConfig::Docker { image, .. } if image.contains("{registry}"))
+    });
+    if !uses {
+        return Ok(());
+    }
+    let registry = slipway_image::RegistryConfig::parse(text, root)?;
+    let Some(address) = registry.address else {
+        return Err(
+            "an image names {registry}, but [registry] has no address yet (an ECR registry needs `account` and `region`)"
+                .into(),
+        );
+    };
+    for s in services.values_mut() {
+        if let RuntimeConfig::Docker { image, .. } = &mut s.runtime {
+            *image = image.replace("{registry}", &address);
+        }
+    }
+    Ok(())
 }
 
 fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
@@ -1000,6 +1031,24 @@ services = ["svc-portal"]
             error("[clusters.c]\ntarget = \"ecs\"\n"),
             "slipway.toml:2:10: clusters.c.target = \"ecs\": only \"local\" clusters exist yet (supervised processes or containers behind slipway's router)"
         );
+    }
+
+    #[test]
+    fn images_name_the_registry() {
+        let text = "[services.a]\nport = 1\nruntime = \"docker\"\nimage = \"{registry}/mpac-a\"\n";
+        let c = parse(text).unwrap();
+        assert_eq!(
+            c.services["a"].runtime,
+            RuntimeConfig::Docker {
+                image: "127.0.0.1:5000/mpac-a".into(),
+                container_port: 1
+            }
+        );
+        let c = parse(&format!("{text}[registry]\naddress = \"127.0.0.1:5123\"\n")).unwrap();
+        assert!(matches!(
+            &c.services["a"].runtime,
+            RuntimeConfig::Docker { image, .. } if image == "127.0.0.1:5123/mpac-a"
+        ));
     }
 
     #[test]

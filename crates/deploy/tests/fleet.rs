@@ -94,6 +94,28 @@ fn alive(pid: i64) -> bool {
     }
 }
 
+/// The process group of a process (field 5 of its stat).
+fn group_of(pid: i64) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The pid of the server answering on `addr` (the instance's `sh`, or a
+/// process it started in its group).
+fn served_by(addr: SocketAddr) -> i64 {
+    let (_, body) = get(addr, "/");
+    body.split_whitespace()
+        .skip_while(|w| *w != "pid")
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {body:?}"))
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
@@ -279,6 +301,70 @@ async fn a_checked_out_version_is_built_once_started_served_and_stopped() {
 }
 
 #[tokio::test]
+async fn concurrent_prepares_of_a_version_share_one_checkout() {
+    let cluster = cluster_name("concurrent");
+    let _cleanup = Cleanup {
+        cluster: cluster.clone(),
+    };
+    let (root, sha) = repo();
+    let counter = tempfile::tempdir().unwrap();
+    let builds = counter.path().join("builds");
+    let build = Some("echo \"$SLIPWAY_SERVICE\" >> \"$BUILDS\"");
+    let mut web = process_service("web", "python3 server.py", build);
+    let mut worker = process_service("worker", "python3 server.py", build);
+    for s in [&mut web, &mut worker] {
+        s.env = vec![("BUILDS".into(), builds.display().to_string())];
+    }
+    let fleet = Fleet::new(options(&cluster, root.path()), MemoryStore::new());
+    let (a, b, c) = tokio::join!(
+        fleet.prepare(&web, &sha),
+        fleet.prepare(&worker, &sha),
+        fleet.prepare(&web, &sha)
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    let mut built: Vec<String> = std::fs::read_to_string(&builds)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    built.sort();
+    assert_eq!(built, ["web", "worker"], "each service built once");
+    let worktrees = git(root.path(), &["worktree", "list", "--porcelain"]);
+    assert_eq!(worktrees.matches("worktree ").count(), 2, "{worktrees}");
+}
+
+#[tokio::test]
+async fn an_instance_that_cannot_be_spawned_fails_the_start() {
+    let cluster = cluster_name("nospawn");
+    let _cleanup = Cleanup {
+        cluster: cluster.clone(),
+    };
+    let (root, _) = repo();
+    let mut service = process_service("web", "python3 server.py", None);
+    service.path = PathBuf::from("no-such-folder");
+    service.runtime = RuntimeConfig::Process {
+        source: Source::Workdir,
+        build: None,
+        command: "python3 server.py".into(),
+    };
+    let store = MemoryStore::new();
+    let fleet = Fleet::new(options(&cluster, root.path()), store.clone());
+    let err = fleet.start(&service, "v1").await.unwrap_err();
+    assert!(matches!(err, FleetError::Spawn { slot: 0, .. }), "{err:?}");
+    assert!(!err.is_bad_input());
+    let message = err.to_string();
+    assert!(
+        message.contains("cannot run `sh -c python3 server.py` in")
+            && message.contains("no-such-folder"),
+        "{message}"
+    );
+    assert!(fleet.status().is_empty());
+    assert!(store.instances(&cluster).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_version_naming_no_commit_is_bad_input() {
     let cluster = cluster_name("nocommit");
     let _cleanup = Cleanup {
@@ -371,9 +457,8 @@ async fn a_killed_instance_comes_back_on_its_port() {
     assert!(alive(second));
     assert_eq!(status.address, addrs[0], "the same port");
     assert_eq!(fleet.addresses("web", &sha), addrs);
-    let (code, body) = get(addrs[0], "/");
-    assert_eq!(code, 200);
-    assert!(body.contains(&format!("pid {second}")), "{body}");
+    assert_eq!(get(addrs[0], "/").0, 200);
+    assert_eq!(group_of(served_by(addrs[0])), second, "in the new group");
     let record = &store.instances(&cluster).await.unwrap()[0];
     assert_eq!((record.pid, record.restarts), (Some(second), 1));
 
@@ -429,6 +514,52 @@ async fn an_unhealthy_version_times_out_with_its_answer() {
 }
 
 #[tokio::test]
+async fn an_instance_failing_its_checks_is_restarted() {
+    let cluster = cluster_name("sick");
+    let _cleanup = Cleanup {
+        cluster: cluster.clone(),
+    };
+    let (root, sha) = repo();
+    let health = tempfile::tempdir().unwrap();
+    let health_file = health.path().join("status");
+    let mut service = process_service("web", "python3 server.py", None);
+    service.env = vec![("HEALTH_FILE".into(), health_file.display().to_string())];
+    let fleet = Fleet::new(options(&cluster, root.path()), MemoryStore::new());
+    fleet.start(&service, &sha).await.unwrap();
+    fleet.wait_healthy(&service, &sha, PATIENCE).await.unwrap();
+    let mut events = fleet.subscribe();
+    let first = fleet.status()[0].pid.unwrap();
+
+    std::fs::write(&health_file, "500").unwrap();
+    until("the instance to be restarted", || {
+        fleet.status()[0].restarts == 1
+    })
+    .await;
+    assert!(!alive(first), "the sick instance was stopped");
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push((e.state, e.detail.unwrap_or_default()));
+    }
+    assert_eq!(
+        seen[0],
+        ("unhealthy".into(), "GET /health answered 500".into())
+    );
+    let restarting = seen.iter().find(|(s, _)| s == "restarting").unwrap();
+    assert!(
+        restarting
+            .1
+            .contains("GET /health answered 500 (3 checks in a row)"),
+        "{seen:?}"
+    );
+
+    // Once it answers well again it is healthy again.
+    std::fs::write(&health_file, "200").unwrap();
+    fleet.wait_healthy(&service, &sha, PATIENCE).await.unwrap();
+    assert_eq!(fleet.status()[0].restarts, 1);
+    fleet.stop(&service, &sha).await;
+}
+
+#[tokio::test]
 async fn a_crashing_version_times_out_with_how_it_exited() {
     let cluster = cluster_name("exit3");
     let _cleanup = Cleanup {
@@ -475,11 +606,13 @@ async fn a_new_daemon_adopts_what_runs_and_restarts_what_died() {
     let addrs = fleet.start(&service, &sha).await.unwrap();
     fleet.wait_healthy(&service, &sha, PATIENCE).await.unwrap();
     let pids: Vec<i64> = fleet.status().iter().map(|s| s.pid.unwrap()).collect();
+    let servers: Vec<i64> = addrs.iter().map(|a| served_by(*a)).collect();
+    assert_eq!(group_of(servers[0]), pids[0]);
     // The daemon dies: supervision ends, the instances run on.
     drop(fleet);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(pids.iter().all(|p| alive(*p)));
-    assert!(get(addrs[0], "/").1.contains(&format!("pid {}", pids[0])));
+    assert_eq!(served_by(addrs[0]), servers[0]);
 
     let fleet = Fleet::new(options(&cluster, root.path()), store.clone());
     let records = store.instances(&cluster).await.unwrap();
@@ -499,7 +632,7 @@ async fn a_new_daemon_adopts_what_runs_and_restarts_what_died() {
         pids,
         "the same processes"
     );
-    assert!(get(addrs[1], "/").1.contains(&format!("pid {}", pids[1])));
+    assert_eq!(served_by(addrs[1]), servers[1], "the same servers");
     drop(fleet);
 
     // One dies while no daemon runs.
@@ -523,6 +656,8 @@ async fn a_new_daemon_adopts_what_runs_and_restarts_what_died() {
     let status = fleet.status();
     assert_eq!(status[0].pid, Some(pids[0]));
     assert_ne!(status[1].pid, Some(pids[1]));
+    assert_eq!(served_by(addrs[0]), servers[0]);
+    assert_eq!(group_of(served_by(addrs[1])), status[1].pid.unwrap());
     assert_eq!(status[1].restarts, 1);
     let records = store.instances(&cluster).await.unwrap();
     assert_eq!(records[1].restarts, 1);
@@ -648,8 +783,10 @@ impl Drop for Registry {
             .map(str::to_string)
             .collect();
         if !refs.is_empty() {
+            // With their untagged parents: the build's layers are this
+            // test's alone.
             let _ = Command::new("docker")
-                .args(["image", "rm", "--no-prune"])
+                .args(["image", "rm"])
                 .args(&refs)
                 .output();
         }

@@ -40,6 +40,7 @@ pub(crate) struct Shared {
     pub(crate) teams: Vec<(String, Vec<String>)>,
     pub(crate) approval_timeout: Duration,
     slipway: Option<PathBuf>,
+    repository: PathBuf,
     events: mpsc::UnboundedSender<RunEvent>,
     event_path: PathBuf,
     run_id: u64,
@@ -78,6 +79,7 @@ impl Shared {
             teams: spec.teams.clone(),
             approval_timeout: spec.approval_timeout,
             slipway: spec.slipway.clone(),
+            repository: spec.repository.clone(),
             events,
             event_path,
             run_id: spec.run_id,
@@ -555,6 +557,10 @@ fn default_env(shared: &Shared, job: &Job, temp: &Path) -> Vec<(String, String)>
         ("GITHUB_SERVER_URL".into(), e.repo.server_url.clone()),
         ("GITHUB_API_URL".into(), s("api_url")),
         ("GITHUB_GRAPHQL_URL".into(), s("graphql_url")),
+        (
+            "SLIPWAY_REPOSITORY".into(),
+            shared.repository.display().to_string(),
+        ),
         ("RUNNER_OS".into(), "Linux".into()),
         ("RUNNER_ARCH".into(), "X64".into()),
         ("RUNNER_NAME".into(), "slipway".into()),
@@ -734,9 +740,11 @@ async fn run_one_step(
         }
     };
 
-    let (ok, outputs) = if let Some(script) = &step.run {
-        let script = match script.template.eval(&state.ctx) {
-            Ok(v) => v.to_display_string(),
+    // A `run` script, or the script of an action that runs as a slipway
+    // command (`slipway/deploy`): both run, and stream, alike.
+    let script = match (&step.run, &step.uses) {
+        (Some(script), _) => match script.template.eval(&state.ctx) {
+            Ok(v) => Some(v.to_display_string()),
             Err(e) => {
                 return fail_step(
                     shared,
@@ -748,7 +756,19 @@ async fn run_one_step(
                     format!("error: the script's expression failed: {}", e.message),
                 );
             }
-        };
+        },
+        (None, Some(uses)) => {
+            let made = eval_with(step, &state.ctx).and_then(|with| {
+                builtins::command_script(&uses.value, &with, shared.slipway.as_deref()).transpose()
+            });
+            match made {
+                Ok(script) => script,
+                Err(e) => return fail_step(shared, run, step, state, &name, started, e),
+            }
+        }
+        (None, None) => None,
+    };
+    let (ok, outputs) = if let Some(script) = script {
         let shell = eval_text(
             step.shell
                 .as_ref()
@@ -837,23 +857,10 @@ async fn run_one_step(
         }
         (outcome.success(), outcome.outputs)
     } else if let Some(uses) = &step.uses {
-        let mut with = Vec::new();
-        for (k, v) in &step.with {
-            match v.template.eval(&state.ctx) {
-                Ok(value) => with.push((k.value.clone(), value.to_display_string())),
-                Err(e) => {
-                    return fail_step(
-                        shared,
-                        run,
-                        step,
-                        state,
-                        &name,
-                        started,
-                        format!("error: input `{}`: {}", k.value, e.message),
-                    );
-                }
-            }
-        }
+        let with = match eval_with(step, &state.ctx) {
+            Ok(with) => with,
+            Err(e) => return fail_step(shared, run, step, state, &name, started, e),
+        };
         if let slipway_workflow::workflow::ActionRef::Local(path) = &uses.value {
             let (ok, outputs) = Box::pin(run_local_action(
                 shared, run, job, state, job_cancel, &env, path, &with, full_env, at,
@@ -940,6 +947,19 @@ async fn run_one_step(
         Conclusion::Failure
     };
     finish_step(shared, run, step, state, &name, outcome, outputs, started)
+}
+
+/// A step's `with:` inputs, evaluated.
+fn eval_with(step: &Step, ctx: &MapContexts) -> Result<Vec<(String, String)>, String> {
+    step.with
+        .iter()
+        .map(|(k, v)| {
+            v.template
+                .eval(ctx)
+                .map(|value| (k.value.clone(), value.to_display_string()))
+                .map_err(|e| format!("error: input `{}`: {}", k.value, e.message))
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -19,6 +19,10 @@ pub struct RunSpec {
     pub vars: Vec<(String, String)>,
     /// The checkout the steps run in.
     pub workspace: PathBuf,
+    /// The repository the run was started in (where its `.slipway/` state
+    /// lives; the workspace may be a checkout under it). Steps see it as
+    /// `SLIPWAY_REPOSITORY`, so `slipway` commands in them use that state.
+    pub repository: PathBuf,
     /// This run's own folder: RUNNER_TEMP of each job, environment files,
     /// the event payload, artifacts.
     pub run_dir: PathBuf,

@@ -111,6 +111,17 @@ pub(crate) const KNOWN_ACTIONS: &[KnownAction] = &[
         hints: &[],
     },
     KnownAction {
+        slug: "slipway/deploy",
+        major: "",
+        inputs: &[
+            "strategy", "cluster", "services", "image-tag", "steps", "interval", "window",
+            "max-error-rate", "max-p95-ms", "min-requests", "failure-limit", "inconclusive",
+            "keep-previous", "start-timeout", "timeout",
+        ],
+        required: &["image-tag"],
+        hints: &[],
+    },
+    KnownAction {
         slug: "trstringer/manual-approval",
         major: "",
         inputs: &[

@@ -40,8 +40,9 @@ struct CommonArgs {
     /// The cluster (a [clusters.NAME] of slipway.toml) [default: the only one]
     #[arg(long, value_name = "NAME")]
     cluster: Option<String>,
-    #[arg(short = 'C', value_name = "DIR", default_value = ".")]
-    dir: PathBuf,
+    /// The repository (where slipway.toml and .slipway/ are) [default: $SLIPWAY_REPOSITORY in workflow steps, else .]
+    #[arg(short = 'C', value_name = "DIR")]
+    dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }

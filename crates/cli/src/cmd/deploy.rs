@@ -12,7 +12,7 @@ use slipway_deploy::config::DeployConfig;
 use slipway_deploy::protocol::{DeployRequest, RollbackRequest};
 use slipway_deploy::settings::{Inconclusive, SettingsPatch, Step};
 use slipway_model::deploy::{
-    Breach, DeployEvent, DeployEventRecord, DeployState, ServiceChange, Strategy,
+    Breach, DeployEvent, DeployEventRecord, DeployState, DeployStore, ServiceChange, Strategy,
 };
 use slipway_model::exit;
 
@@ -47,9 +47,9 @@ pub struct Target {
     /// Services, comma-separated [default: every service of the cluster]
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub services: Option<Vec<String>>,
-    /// The repository (where slipway.toml and .slipway/ are)
-    #[arg(short = 'C', value_name = "DIR", default_value = ".")]
-    pub dir: PathBuf,
+    /// The repository (where slipway.toml and .slipway/ are) [default: $SLIPWAY_REPOSITORY in workflow steps, else .]
+    #[arg(short = 'C', value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// Who deploys, as recorded [default: $GITHUB_ACTOR, else $USER]
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
@@ -112,8 +112,9 @@ pub struct StatusArgs {
     /// The window figures are read over, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     window: u64,
-    #[arg(short = 'C', value_name = "DIR", default_value = ".")]
-    dir: PathBuf,
+    /// The repository (where slipway.toml and .slipway/ are) [default: $SLIPWAY_REPOSITORY in workflow steps, else .]
+    #[arg(short = 'C', value_name = "DIR")]
+    dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -127,8 +128,9 @@ struct HistoryArgs {
     service: Option<String>,
     #[arg(long, default_value_t = 20)]
     limit: u32,
-    #[arg(short = 'C', value_name = "DIR", default_value = ".")]
-    dir: PathBuf,
+    /// The repository (where slipway.toml and .slipway/ are) [default: $SLIPWAY_REPOSITORY in workflow steps, else .]
+    #[arg(short = 'C', value_name = "DIR")]
+    dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -220,12 +222,11 @@ pub fn actor(given: &Option<String>) -> Option<String> {
 /// The repository and the cluster a command names, checked against
 /// `slipway.toml` before anything starts.
 pub fn resolve(
-    dir: &Path,
+    dir: &Option<PathBuf>,
     cluster: Option<&str>,
     services: Option<&[String]>,
 ) -> anyhow::Result<(PathBuf, String)> {
-    let root =
-        std::fs::canonicalize(dir).map_err(|e| UsageError(format!("-C {}: {e}", dir.display())))?;
+    let root = repository(dir)?;
     let config = DeployConfig::load(&root).map_err(|e| UsageError(e.to_string()))?;
     let c = config
         .cluster(cluster)
@@ -234,6 +235,17 @@ pub fn resolve(
         .services_of(c, services)
         .map_err(|m| UsageError(format!("--services: {m}")))?;
     Ok((root, c.name.clone()))
+}
+
+/// `-C DIR`; in a workflow step, the repository the run started in (its
+/// checkout is not where the clusters' state lives); else `.`.
+pub fn repository(dir: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let dir = dir.clone().unwrap_or_else(|| {
+        std::env::var_os("SLIPWAY_REPOSITORY")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    std::fs::canonicalize(&dir).map_err(|e| UsageError(format!("-C {}: {e}", dir.display())).into())
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -339,11 +351,20 @@ pub async fn follow(
     let mut first_at: Option<i64> = None;
     let mut started: Option<DeployEvent> = None;
     let mut interrupted = false;
+    // A cancelled workflow job stops its step with SIGTERM, and SIGKILL
+    // soon after: ask for the rollback and leave it to the daemon.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         let mut stream = client.events(id, last_seq).await.map_err(client_error)?;
         loop {
             let next = tokio::select! {
                 next = stream.next() => next.map_err(client_error)?,
+                _ = term.recv() => {
+                    let who = actor(&None).unwrap_or_else(|| "the user".into());
+                    client.abort(id, &format!("stopped by {who} (SIGTERM)")).await.map_err(client_error)?;
+                    eprintln!("SIGTERM: deploy {id} rolls back in the daemon of cluster {cluster}");
+                    return Err(Exit(exit::CANCELLED).into());
+                }
                 _ = tokio::signal::ctrl_c() => {
                     if interrupted {
                         eprintln!("second Ctrl-C: leaving deploy {id} to the daemon (it rolls back)");
@@ -469,6 +490,13 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     };
     let format = t.format;
     runtime()?.block_on(async move {
+        if Client::find(&root, &cluster).await.is_none() {
+            // No daemon: when no service has a deploy to undo, say so
+            // without starting one.
+            if let Some(notes) = nothing_to_undo(&root, &cluster, t.services.as_deref()).await? {
+                return finish_unchanged(&cluster, &notes, format);
+            }
+        }
         let client = daemon(&root, &cluster, format).await?;
         let accepted = client.rollback(&request).await.map_err(client_error)?;
         let Some(id) = accepted.deploy else {
@@ -479,4 +507,57 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         }
         follow(&root, &cluster, client, id, format, true).await
     })
+}
+
+/// Why none of the services has anything to roll back, from what the store
+/// remembers; `None` when one has (or a deploy is in progress).
+async fn nothing_to_undo(
+    root: &Path,
+    cluster: &str,
+    services: Option<&[String]>,
+) -> anyhow::Result<Option<String>> {
+    let config = DeployConfig::load(root).map_err(|e| UsageError(e.to_string()))?;
+    let c = config.cluster(Some(cluster)).map_err(UsageError)?;
+    let names: Vec<String> = config
+        .services_of(c, services)
+        .map_err(UsageError)?
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let path = slipway_store::default_path(root);
+    let store = if path.exists() {
+        Some(slipway_store::SqliteStore::open(&path).await?)
+    } else {
+        None
+    };
+    let records = match &store {
+        Some(s) => s.services(cluster).await?,
+        None => Vec::new(),
+    };
+    let mut notes = Vec::new();
+    for name in names {
+        let last = match &store {
+            Some(s) => s
+                .deploys(Some(cluster), Some(&name), 1)
+                .await?
+                .into_iter()
+                .next(),
+            None => None,
+        };
+        if last
+            .as_ref()
+            .is_some_and(|d| d.state == DeployState::Running)
+        {
+            return Ok(None);
+        }
+        let active = records
+            .iter()
+            .find(|r| r.service == name)
+            .and_then(|r| r.active.clone());
+        match slipway_deploy::controller::undo(&name, cluster, last.as_ref(), active.as_deref()) {
+            Ok(_) => return Ok(None),
+            Err(note) => notes.push(note),
+        }
+    }
+    Ok(Some(notes.join("\n")))
 }

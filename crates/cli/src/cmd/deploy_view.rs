@@ -244,14 +244,13 @@ fn role(svc: &ServiceStatus, v: &VersionStatus) -> String {
 }
 
 pub fn history(
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     cluster: Option<String>,
     service: Option<String>,
     limit: u32,
     format: Format,
 ) -> anyhow::Result<()> {
-    let root = std::fs::canonicalize(&dir)
-        .map_err(|e| UsageError(format!("-C {}: {e}", dir.display())))?;
+    let root = crate::cmd::deploy::repository(&dir)?;
     if let Some(c) = &cluster {
         let config = DeployConfig::load(&root).map_err(|e| UsageError(e.to_string()))?;
         config

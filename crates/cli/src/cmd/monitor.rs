@@ -46,8 +46,9 @@ pub struct Args {
     /// Fewer requests in a window: inconclusive (shown, never taken for healthy)
     #[arg(long, value_name = "N", default_value_t = 20)]
     min_requests: u64,
-    #[arg(short = 'C', value_name = "DIR", default_value = ".")]
-    dir: PathBuf,
+    /// The repository (where slipway.toml and .slipway/ are) [default: $SLIPWAY_REPOSITORY in workflow steps, else .]
+    #[arg(short = 'C', value_name = "DIR")]
+    dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }

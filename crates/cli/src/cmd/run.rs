@@ -534,8 +534,9 @@ pub async fn run_workflow(
         secrets: secrets.to_vec(),
         vars: request.vars.clone(),
         workspace: workspace.path.clone(),
+        repository: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
         run_dir: run_dir.clone(),
-        host_path: std::env::var("PATH").unwrap_or_default(),
+        host_path: host_path(&run_dir),
         gate: Some(slipway_engine::concurrency::Gate(gate.clone())),
         slipway: std::env::current_exe().ok(),
         approvals: Some(slipway_engine::approval::Approvals(std::sync::Arc::new(
@@ -818,4 +819,25 @@ fn critical_path(wf: &Workflow, summary: &RunSummary) -> Vec<(String, f64)> {
             )
         })
         .collect()
+}
+
+/// The machine's PATH, after a folder of the run's that holds this
+/// slipway binary: `slipway deploy`, `slipway monitor` and the other
+/// commands work in steps as they do in the terminal, with the same
+/// version that runs the workflow.
+fn host_path(run_dir: &std::path::Path) -> String {
+    let machine = std::env::var("PATH").unwrap_or_default();
+    let Ok(exe) = std::env::current_exe() else {
+        return machine;
+    };
+    let bin = run_dir.join("bin");
+    let link = bin.join("slipway");
+    let linked = std::fs::create_dir_all(&bin).is_ok()
+        && (std::fs::read_link(&link).is_ok_and(|t| t == exe)
+            || std::os::unix::fs::symlink(&exe, &link).is_ok());
+    if linked {
+        format!("{}:{machine}", bin.display())
+    } else {
+        machine
+    }
 }

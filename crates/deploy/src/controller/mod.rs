@@ -25,7 +25,7 @@ use crate::ports::{Events, Instances, Route, Routing};
 use crate::settings::Settings;
 
 pub use abort::Abort;
-pub use rollback::RollbackTarget;
+pub use rollback::{undo, RollbackTarget};
 
 /// How long a version that lost its traffic may take to finish the
 /// requests it holds before its instances stop anyway.

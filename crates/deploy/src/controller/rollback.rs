@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use slipway_model::deploy::{DeployEvent, DeployState, ServiceChange, Strategy};
+use slipway_model::deploy::{DeployEvent, DeployRecord, DeployState, ServiceChange, Strategy};
 
 use super::{Abort, Controller, DRAIN_TIMEOUT};
 use crate::config::ServiceConfig;
@@ -20,6 +20,46 @@ pub struct RollbackTarget {
     pub from: String,
     /// Served before.
     pub to: String,
+}
+
+/// What rolling a service back means: undoing its last deploy if that
+/// deploy promoted a new version over an old one, once. `Ok((from, to))`,
+/// or why there is nothing to do (a deploy that rolled back or failed has
+/// already left the old version serving).
+pub fn undo(
+    service: &str,
+    cluster: &str,
+    last: Option<&DeployRecord>,
+    active: Option<&str>,
+) -> Result<(String, String), String> {
+    let Some(d) = last else {
+        return Err(format!(
+            "{service}: nothing to roll back: it was never deployed on cluster {cluster}"
+        ));
+    };
+    let previous = d
+        .services
+        .iter()
+        .find(|c| c.service == service)
+        .and_then(|c| c.from.clone());
+    match (active, previous) {
+        (Some(active), Some(previous))
+            if d.state == DeployState::Promoted && d.strategy != Strategy::Rollback =>
+        {
+            Ok((active.to_string(), previous))
+        }
+        _ => Err(format!(
+            "{service}: nothing to roll back: the last deploy ({} #{}, {}) {}; {} serves",
+            d.strategy.as_str(),
+            d.id,
+            d.version,
+            match d.state {
+                DeployState::Promoted => "had no previous version".to_string(),
+                other => format!("ended {}", other.as_str()),
+            },
+            active.unwrap_or("no version")
+        )),
+    }
 }
 
 impl<I: Instances, R: Routing, E: Events> Controller<I, R, E> {

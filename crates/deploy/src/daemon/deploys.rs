@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use slipway_model::deploy::{
-    DeployEvent, DeployEventRecord, DeployState, DeployStore, NewDeploy, ServiceChange, Strategy,
+    DeployEvent, DeployEventRecord, DeployStore, NewDeploy, ServiceChange, Strategy,
 };
 use tokio::sync::{broadcast, mpsc};
 
 use super::events::DeployEvents;
 use super::{Daemon, Running};
-use crate::controller::{system_now_ms, Abort, Controller, DeployPlan, RollbackTarget, Target};
+use crate::controller::{
+    system_now_ms, undo, Abort, Controller, DeployPlan, RollbackTarget, Target,
+};
 use crate::protocol::{Accepted, DeployRequest, ErrorBody, ErrorDetail, RollbackRequest};
 
 /// An answer the API turns into an HTTP error.
@@ -265,38 +267,13 @@ impl<S: DeployStore> Daemon<S> {
                 .map_err(|e| ApiError::internal(e.to_string()))?
                 .into_iter()
                 .next();
-            let previous = last.as_ref().and_then(|d| {
-                d.services
-                    .iter()
-                    .find(|c| c.service == s.name)
-                    .and_then(|c| c.from.clone())
-            });
-            match (&last, &active, previous) {
-                (Some(d), Some(active), Some(previous))
-                    if d.state == DeployState::Promoted && d.strategy != Strategy::Rollback =>
-                {
-                    targets.push(RollbackTarget {
-                        config: s.clone(),
-                        from: active.clone(),
-                        to: previous,
-                    })
-                }
-                (Some(d), active, _) => notes.push(format!(
-                    "{}: nothing to roll back: the last deploy ({} #{}, {}) {}; {} serves",
-                    s.name,
-                    d.strategy.as_str(),
-                    d.id,
-                    d.version,
-                    match d.state {
-                        DeployState::Promoted => "had no previous version".to_string(),
-                        other => format!("ended {}", other.as_str()),
-                    },
-                    active.as_deref().unwrap_or("no version")
-                )),
-                (None, _, _) => notes.push(format!(
-                    "{}: nothing to roll back: it was never deployed on cluster {}",
-                    s.name, self.cluster
-                )),
+            match undo(&s.name, &self.cluster, last.as_ref(), active.as_deref()) {
+                Ok((from, to)) => targets.push(RollbackTarget {
+                    config: s.clone(),
+                    from,
+                    to,
+                }),
+                Err(note) => notes.push(note),
             }
         }
         if targets.is_empty() {

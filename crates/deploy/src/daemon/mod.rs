@@ -196,6 +196,7 @@ pub async fn run<S: DeployStore>(options: DaemonOptions, store: S) -> Result<(),
         _ = daemon.shutdown.cancelled() => {}
         _ = term.recv() => println!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => println!("SIGINT: stopping"),
+        _ = gone(&dir) => println!("{} was removed: stopping", dir.display()),
     }
     daemon.shutdown.cancel();
     daemon.stop().await;
@@ -204,6 +205,14 @@ pub async fn run<S: DeployStore>(options: DaemonOptions, store: S) -> Result<(),
     server.abort();
     DaemonInfo::remove(&dir);
     Ok(())
+}
+
+/// Resolves when the cluster's folder is gone (its repository deleted,
+/// as a test's temporary one is): nothing is left to serve for.
+async fn gone(dir: &std::path::Path) {
+    while dir.exists() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 impl<S: DeployStore> Daemon<S> {

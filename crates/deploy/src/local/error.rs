@@ -9,6 +9,7 @@ use std::time::Duration;
 use slipway_image::DockerError;
 use slipway_model::deploy::StoreFailure;
 
+use super::process::describe_exit;
 use crate::duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,13 +24,12 @@ pub enum FleetError {
         /// What to do about it.
         hint: String,
     },
-    #[error("service `{service}` version `{version}`: the build `{command}` {exit}; the last lines of its output ({log}):\n{tail}")]
+    #[error("service `{service}` version `{version}`: the build `{command}` {}; the last lines of its output ({}):\n{tail}", describe_exit(*status), log.display())]
     BuildFailed {
         service: String,
         version: String,
         command: String,
-        /// `exited with code 2`, `was killed by signal 9`.
-        exit: String,
+        status: std::process::ExitStatus,
         /// The last lines the build printed.
         tail: String,
         log: PathBuf,

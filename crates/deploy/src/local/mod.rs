@@ -1,6 +1,7 @@
 //! The local cluster's instances: supervised processes or containers on
 //! loopback ports, which a restarted daemon adopts again.
 
+mod adoption;
 mod container;
 mod env;
 mod error;

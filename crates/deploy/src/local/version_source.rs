@@ -212,7 +212,7 @@ pub(crate) async fn build(
             service: service.name.clone(),
             version: version.into(),
             command: command.into(),
-            exit: describe_exit(status),
+            status,
             tail: tail(&log_path, start),
             log: log_path,
         });

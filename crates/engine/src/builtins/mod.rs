@@ -6,6 +6,7 @@ mod aws;
 mod cache;
 mod checkout;
 mod codecov;
+mod deploy;
 mod ecr;
 mod glob;
 mod setup;
@@ -130,6 +131,16 @@ fn handler(action: &ActionRef) -> Option<Handler> {
     find(&slug)
 }
 
+/// Actions that run as a slipway command, streamed like a `run` step:
+/// the step's script made from its inputs (or why it cannot be made).
+pub fn command_script(
+    action: &ActionRef,
+    with: &[(String, String)],
+    slipway: Option<&std::path::Path>,
+) -> Option<Result<String, String>> {
+    (action.slug().as_deref() == Some(deploy::SLUG)).then(|| deploy::script(with, slipway))
+}
+
 /// `trstringer/manual-approval` waits on an approval gate, so the job
 /// runs it (see `gates.rs`), not this registry of plain functions.
 pub fn is_manual_approval(action: &ActionRef) -> bool {
@@ -140,6 +151,7 @@ pub fn is_manual_approval(action: &ActionRef) -> bool {
 pub fn unsupported(action: &ActionRef) -> Option<String> {
     match action {
         ActionRef::Repository { .. } if is_manual_approval(action) => None,
+        ActionRef::Repository { .. } if action.slug().as_deref() == Some(deploy::SLUG) => None,
         ActionRef::Repository { owner, repo, git_ref, .. } if handler(action).is_none() => Some(format!(
             "`{owner}/{repo}@{git_ref}` is not built into slipway and cannot be fetched here; vendor it into the repository (e.g. `.github/actions/{repo}/action.yml`) and use it as `uses: ./.github/actions/{repo}`"
         )),
