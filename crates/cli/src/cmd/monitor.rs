@@ -120,7 +120,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             tokio::time::sleep_until(next).await;
             next += interval;
             windows += 1;
-            let status = client.status(interval).await.map_err(client_error)?;
+            // One second more: the router's window includes the second
+            // under way, only just begun at each look.
+            let window = (interval + Duration::from_secs(1)).min(retention);
+            let status = client.status(window).await.map_err(client_error)?;
             for s in &status.services {
                 if let Some(only) = &args.services {
                     if !only.contains(&s.service) {

@@ -124,8 +124,13 @@ impl<I: Instances, R: Routing, E: Events> Controller<I, R, E> {
         window: Duration,
         thresholds: &Thresholds,
     ) -> Verdict {
-        let window_seconds = window.as_secs_f64().ceil().max(1.0) as u64;
-        let versions = self.routing.figures(service, window);
+        // Figures are counted in whole seconds, the second under way
+        // included; at an analysis that second has only just begun, so one
+        // more is read to hold a full window.
+        let window_seconds = window.as_secs_f64().ceil().max(1.0) as u64 + 1;
+        let versions = self
+            .routing
+            .figures(service, Duration::from_secs(window_seconds));
         let figures = versions
             .iter()
             .find(|f| f.version == plan.version)

@@ -93,15 +93,7 @@ impl<I: Instances, R: Routing, E: Events> Controller<I, R, E> {
                 format!("; {} keeps serving", serving.join(", "))
             };
             return Err(self
-                .give_up(
-                    plan,
-                    format!(
-                        "{v} did not become healthy within {}: {}{keeps}",
-                        duration::format(timeout),
-                        errors.join("; ")
-                    ),
-                    false,
-                )
+                .give_up(plan, format!("{}{keeps}", errors.join("; ")), false)
                 .await);
         }
         Ok(())

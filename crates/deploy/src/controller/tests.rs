@@ -142,7 +142,11 @@ impl Instances for Fake {
         tokio::time::sleep(timeout).await;
         Err(InstanceError {
             bad_input: false,
-            message: format!("{} {version}: GET /health answered 503", service.name),
+            message: format!(
+                "service `{}` version `{version}` did not become healthy within {}: GET /health answered 503",
+                service.name,
+                crate::duration::format(timeout)
+            ),
         })
     }
 
@@ -435,7 +439,7 @@ async fn an_error_rate_breach_rolls_back_at_the_next_analysis() {
     );
     assert_eq!(
         reason,
-        "api v2: error rate 5.00% is over 0.5% (50 requests in 1 s)"
+        "api v2: error rate 5.00% is over 0.5% (100 requests in 2 s)"
     );
     let changes = run.fake.world().changes.clone();
     assert_eq!(
@@ -507,7 +511,7 @@ async fn a_green_that_never_becomes_healthy_fails_before_traffic_moves() {
     assert!(!bad_input);
     assert_eq!(
         reason,
-        "v2 did not become healthy within 30s: api v2: GET /health answered 503; v1 of api keeps serving"
+        "service `api` version `v2` did not become healthy within 30s: GET /health answered 503; v1 of api keeps serving"
     );
     assert!(run.fake.changes("api").is_empty(), "no traffic moved");
     assert_eq!(run.fake.weights("api"), w(&[("v1", 100)]));
@@ -554,7 +558,8 @@ async fn a_version_that_does_not_exist_is_bad_input() {
 
 #[tokio::test(start_paused = true)]
 async fn too_little_traffic_is_inconclusive_and_fails_unless_told_to_go_on() {
-    // 10 requests a second: 0.5 a second at 5%, 5 in the whole bake.
+    // 10 requests a second: 0.5 a second at 5%, 6 in the bake and the second
+    // read beside it.
     let run = deploy(
         Fake::default(),
         10.0,
@@ -564,7 +569,7 @@ async fn too_little_traffic_is_inconclusive_and_fails_unless_told_to_go_on() {
     .await;
     assert_eq!(
         run.outcome.reason(),
-        Some("inconclusive: api v2: 5 requests at 5% in 10s, fewer than the 20 needed to judge it")
+        Some("inconclusive: api v2: 6 requests at 5% in 10s, fewer than the 20 needed to judge it")
     );
     assert!(run
         .analyses()

@@ -3,7 +3,6 @@
 //! people want to hear about (started, each traffic step, rolled back,
 //! done) sent to the notification channels, or the outbox.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use slipway_model::deploy::{DeployEvent, DeployEventRecord, DeployState, DeployStore};
@@ -18,7 +17,10 @@ pub struct DeployEvents<S> {
     pub id: i64,
     pub cluster: String,
     store: S,
-    seq: AtomicI64,
+    /// The last number given. Held while an event is stored and sent, so
+    /// that events from the controller and from the instances' supervisors
+    /// reach followers in the order of their numbers, none skipped.
+    seq: tokio::sync::Mutex<i64>,
     live: broadcast::Sender<DeployEventRecord>,
     notifier: Option<Arc<Notifier>>,
 }
@@ -35,7 +37,7 @@ impl<S: DeployStore> DeployEvents<S> {
             id,
             cluster: cluster.to_string(),
             store,
-            seq: AtomicI64::new(0),
+            seq: tokio::sync::Mutex::new(0),
             live,
             notifier,
         }
@@ -71,8 +73,10 @@ impl<S: DeployStore> DeployEvents<S> {
 
 impl<S: DeployStore> Events for DeployEvents<S> {
     async fn emit(&self, event: DeployEvent) {
+        let mut seq = self.seq.lock().await;
+        *seq += 1;
         let record = DeployEventRecord {
-            seq: self.seq.fetch_add(1, Ordering::SeqCst) + 1,
+            seq: *seq,
             at: system_now_ms(),
             event,
         };

@@ -104,17 +104,20 @@ pub struct Unhealthy {
     pub log: PathBuf,
 }
 
+/// One line (it ends up in a deploy's reason, a table cell): each
+/// instance's last answer and where its output is.
 fn list(unhealthy: &[Unhealthy]) -> String {
-    unhealthy
+    let each: Vec<String> = unhealthy
         .iter()
         .map(|u| {
             format!(
-                "\n  instance {} at {}: {}; its log: {}",
+                " instance {} at {}: {} (log: {})",
                 u.slot,
                 u.address,
                 u.answer,
                 u.log.display()
             )
         })
-        .collect()
+        .collect();
+    each.join(";")
 }
