@@ -459,11 +459,9 @@ fn redact(text: &str, repo: &Repo, versions: &[(&str, &str)]) -> String {
     let root = repo.root().canonicalize().unwrap();
     text = text.replace(&root.display().to_string(), "[repo]");
     let rules = [
-        (r"\+\d+\.\ds", "+[t]"),
-        (r"after \d+\.\ds", "after [t]"),
+        (r"\b\d+\.\ds\b", "[t]"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"pid \d+", "pid [pid]"),
-        (r"\d+\.\ds( +)", "[t]$1"),
     ];
     for (pattern, with) in rules {
         text = regex::Regex::new(pattern)
