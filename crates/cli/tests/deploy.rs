@@ -142,6 +142,39 @@ fn a_green_failing_five_percent_is_rolled_back_within_an_interval_and_a_second()
     );
     assert_eq!(repo.weights(), vec![(v1.clone(), 100)]);
     assert!(repo.pids(&v2).is_empty());
+    // No notification channel here: the deploy's events wait in the outbox.
+    let kept: Vec<String> = std::fs::read_dir(repo.root().join(".slipway/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for kind in ["deploy.started", "deploy.traffic", "deploy.rolled-back"] {
+        assert!(
+            kept.iter().any(|k| k.contains(kind)),
+            "no {kind} in {kept:?}"
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_keeps_the_cluster_from_starting_with_exit_2() {
+    let _one = serial();
+    let repo = Repo::new(QUICK);
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", repo.port)).unwrap();
+    let run = repo.slipway(["cluster", "up", "--cluster", "prod"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "port {} on 127.0.0.1 for service `api` is already in use",
+            repo.port
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("[clusters.prod] ports or port-offset"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -137,8 +137,8 @@ impl<S: DeployStore> LocalCluster<S> {
         let spec = ServiceSpec::new(&service.name, addr, self.specs(&service.name, routes));
         self.router.start_service(spec).await.map_err(|e| {
             format!(
-                "{e}; give service `{}` another port in [clusters.{}] ports (or port-offset), or stop what listens there",
-                service.name, cluster.name
+                "{e} (slipway.toml: [clusters.{}] ports or port-offset)",
+                cluster.name
             )
         })?;
         Ok(())
