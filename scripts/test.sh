@@ -55,6 +55,8 @@ cargo bench -p slipway-workflow --bench plan --locked -- --quick
 cargo bench -p slipway-cli --bench run --locked -- --quick
 cargo bench -p slipway-gates --bench parsers --locked -- --quick
 cargo bench -p slipway-image --bench push --locked -- --quick
+cargo bench -p slipway-router --bench proxy --locked -- --quick
+cargo bench -p slipway-cli --bench rollback --locked -- --quick
 
 # One closing line for the whole suite (cargo prints one per test binary).
 passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
