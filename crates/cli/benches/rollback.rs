@@ -20,7 +20,6 @@
 #[path = "../tests/deploy_support/mod.rs"]
 mod deploy_support;
 #[path = "../tests/support.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;

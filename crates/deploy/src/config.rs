@@ -197,7 +197,6 @@ impl DeployConfig {
             check_name("service", name.get_ref()).map_err(|m| err(Some(name.span()), m))?;
             services.insert(name.into_inner(), service);
         }
-        let mut services = services;
         resolve_registry(&mut services, text, root).map_err(|m| err(None, m))?;
         let mut clusters = BTreeMap::new();
         for (name, c) in raw.clusters {

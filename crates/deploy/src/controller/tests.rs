@@ -32,6 +32,11 @@ const GOOD: Behaviour = Behaviour {
     bad_from_percent: 0,
 };
 
+/// (when, service, [(version, weight)])
+type Change = (Instant, String, Vec<(String, u32)>);
+/// (active, previous, retire_at)
+type Active = (Option<String>, Option<String>, Option<i64>);
+
 #[derive(Default)]
 struct World {
     behaviour: BTreeMap<String, Behaviour>,
@@ -41,8 +46,8 @@ struct World {
     next_port: u16,
     routes: BTreeMap<String, Vec<Route>>,
     /// (when, service, [(version, weight)]) for every route change.
-    changes: Vec<(Instant, String, Vec<(String, u32)>)>,
-    active: BTreeMap<String, (Option<String>, Option<String>, Option<i64>)>,
+    changes: Vec<Change>,
+    active: BTreeMap<String, Active>,
     log: Vec<String>,
     bad_versions: Vec<String>,
     smoke_fails: Vec<String>,

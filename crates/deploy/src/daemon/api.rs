@@ -64,7 +64,7 @@ fn json<T: serde::Serialize>(status: u16, value: &T) -> Response<Body> {
 }
 
 fn error(e: ApiError) -> Response<Body> {
-    json(e.status, &e.body)
+    json(e.status, &*e.body)
 }
 
 async fn handle<S: DeployStore>(daemon: &Arc<Daemon<S>>, req: Request<Incoming>) -> Response<Body> {

@@ -125,12 +125,7 @@ impl<S: DeployStore> LocalCluster<S> {
         service: &ServiceConfig,
         routes: &[(String, u32)],
     ) -> Result<(), String> {
-        if self
-            .router
-            .service_names()
-            .iter()
-            .any(|n| *n == service.name)
-        {
+        if self.router.service_names().contains(&service.name) {
             return Ok(());
         }
         let addr = SocketAddr::new(cluster.bind, cluster.port(service));

@@ -21,20 +21,21 @@ use crate::protocol::{Accepted, DeployRequest, ErrorBody, ErrorDetail, RollbackR
 #[derive(Debug)]
 pub struct ApiError {
     pub status: u16,
-    pub body: ErrorBody,
+    /// Boxed: errors travel through every handler's `Result`.
+    pub body: Box<ErrorBody>,
 }
 
 impl ApiError {
     pub fn new(status: u16, kind: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: ErrorDetail {
                     kind: kind.to_string(),
                     message: message.into(),
                     held: None,
                 },
-            },
+            }),
         }
     }
 
