@@ -320,7 +320,8 @@ impl ClusterConfig {
             return *p;
         }
         // Checked when the file was read.
-        u16::try_from(i64::from(service.port) + self.port_offset).unwrap_or(service.port)
+        u16::try_from(i64::from(service.port).saturating_add(self.port_offset))
+            .unwrap_or(service.port)
     }
 }
 
@@ -837,8 +838,8 @@ impl RawCluster {
         let mut taken: BTreeMap<u16, &str> = BTreeMap::new();
         for s in &members {
             let p = match ports.get(&s.name) {
-                Some(p) => i64::from(*p),
-                None => i64::from(s.port) + port_offset,
+                Some(p) => i128::from(*p),
+                None => i128::from(s.port) + i128::from(port_offset),
             };
             let span = self
                 .port_offset
