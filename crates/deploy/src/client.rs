@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use slipway_model::deploy::{DeployEventRecord, Held};
 
-use crate::daemon::info::{alive, cluster_dir, DaemonInfo};
+use crate::daemon::info::{alive, cluster_dir, DaemonInfo, DaemonLock};
 use crate::protocol::{
     AbortRequest, Accepted, ClusterStatus, DeployRequest, ErrorBody, RollbackRequest,
 };
@@ -132,7 +132,15 @@ impl Client {
         })?;
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(Some(status)) = child.try_wait() {
+            let exited = child.try_wait().ok().flatten();
+            // Another command may have started a daemon at the same time,
+            // and the lock let that one run: wait for it instead.
+            let other = exited.is_some() && matches!(DaemonLock::try_take(&dir), Ok(None));
+            if other {
+                if let Some(c) = Self::find(root, cluster).await {
+                    return Ok(c);
+                }
+            } else if let Some(status) = exited {
                 let tail = log_tail(&log_path, log_len);
                 let kind = if status.code() == Some(2) {
                     ErrorKind::Invalid
@@ -144,7 +152,7 @@ impl Client {
                     format!("the daemon of cluster {cluster} stopped at once ({status}):\n{tail}"),
                 ));
             }
-            if let Some(info) = DaemonInfo::read(&dir).filter(|i| i.pid == child.id()) {
+            if let Some(info) = DaemonInfo::read(&dir).filter(|i| other || i.pid == child.id()) {
                 let client = Client {
                     info,
                     dir: dir.clone(),
